@@ -1,0 +1,26 @@
+# midi-genres: the whole experiment as a Snakemake workflow.
+# extract_corpus / synthesize -> tokenize -> train -> sample -> render_pianoroll -> aggregate_comparison
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/corpus.smk"
+include: "rules/tokenize.smk"
+include: "rules/train.smk"
+include: "rules/sample.smk"
+include: "rules/plots.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

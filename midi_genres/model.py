@@ -1,0 +1,118 @@
+"""The Chapter 41 model: a small decoder-only Transformer with learned positions and a KV cache."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+KVCache = list[tuple[torch.Tensor, torch.Tensor]]  # per layer (keys, values), each (B, heads, T, head_dim)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture hyper-parameters (defaults: the seed's 3 x 128 model)."""
+
+    vocab_size: int = 291
+    max_len: int = 256
+    d_model: int = 128
+    n_heads: int = 4
+    n_layers: int = 3
+    d_ff: int = 256
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.d_model % self.n_heads:
+            raise ValueError(f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})")
+
+    def to_dict(self) -> dict:
+        """Plain-data form, stored in checkpoints."""
+        return asdict(self)
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention through ``F.scaled_dot_product_attention``."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.n_heads = cfg.n_heads
+        self.dropout = cfg.dropout
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, C // self.n_heads).permute(2, 0, 3, 1, 4)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        past_len = k.shape[2] - T
+        if past_len == 0:
+            mask, causal = None, True
+        elif T == 1:  # one new query attends to everything cached
+            mask, causal = None, False
+        else:
+            mask = torch.ones(T, k.shape[2], dtype=torch.bool, device=x.device).tril(diagonal=past_len)
+            causal = False
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C)), (k, v)
+
+
+class Block(nn.Module):
+    """Pre-norm Transformer block: attention and a GELU feed-forward, each with a residual."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln2 = nn.LayerNorm(cfg.d_model)
+        self.ff = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model))
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, past=None):
+        a, present = self.attn(self.ln1(x), past)
+        x = x + self.drop(a)
+        return x + self.drop(self.ff(self.ln2(x))), present
+
+
+class MusicTransformer(nn.Module):
+    """Decoder-only Transformer over token ids; ``forward`` returns next-token logits and the new KV cache."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.pos_emb = nn.Embedding(cfg.max_len, cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layers)])
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+        self.head = nn.Linear(cfg.d_model, cfg.vocab_size)
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def num_parameters(self, embeddings: bool = True) -> int:
+        """Number of parameters; without the token and position embedding tables if ``embeddings`` is False."""
+        n = sum(p.numel() for p in self.parameters())
+        return n if embeddings else n - self.tok_emb.weight.numel() - self.pos_emb.weight.numel()
+
+    def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> tuple[torch.Tensor, KVCache]:
+        """Logits (B, T, vocab) for ids (B, T) that follow the cached positions (if any)."""
+        past_len = cache[0][0].shape[2] if cache else 0
+        T = idx.shape[1]
+        if past_len + T > self.cfg.max_len:
+            raise ValueError(f"sequence of {past_len + T} tokens exceeds max_len {self.cfg.max_len}")
+        pos = torch.arange(past_len, past_len + T, device=idx.device)
+        x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))
+        present: KVCache = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block(x, cache[i] if cache else None)
+            present.append(kv)
+        return self.head(self.ln_f(x)), present

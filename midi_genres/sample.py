@@ -1,0 +1,104 @@
+"""Generation: temperature + top-k sampling from [BOS], past the context length by a sliding window.
+
+The model has learned absolute positions, so a KV cache cannot slide token by token. When the window is
+full (``max_len`` tokens), it restarts from the last ``max_len // 2`` tokens, re-encoded at positions
+0..max_len/2-1 (one "re-prefill"), and grows again. The no-cache path moves its window identically, so
+both paths see the same context and give the same logits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import torch
+
+from midi_genres.checkpoint import load_checkpoint
+from midi_genres.model import MusicTransformer
+from midi_genres.notes import seconds_to_steps, write_midi
+from midi_genres.tokenizer import BOS, EOS, PAD, EventTokenizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """Generation settings (defaults: the seed's ~30 s at temperature 0.9, top-k 40)."""
+
+    seconds: float = 30.0
+    temperature: float = 0.9
+    top_k: int = 40
+    seed: int = 0
+    max_tokens: int = 8192  # hard cap: generation ends even if the model never moves time forward
+
+
+def window_start(length: int, start: int, max_len: int) -> int:
+    """Where the context window begins once the sequence has ``length`` tokens (``start`` = current start)."""
+    return length - max_len // 2 if length - start >= max_len else start
+
+
+class ContextWindow:
+    """Next-token logits for a growing sequence, with or without a KV cache (same results either way)."""
+
+    def __init__(self, model: MusicTransformer, use_cache: bool = True):
+        self.model, self.use_cache = model, use_cache
+        self.device = next(model.parameters()).device
+        self.start = 0
+        self.cache = None
+        self.cached = 0  # tokens of the sequence already in the cache
+
+    @torch.no_grad()
+    def next_logits(self, tokens: list[int]) -> torch.Tensor:
+        """Logits (vocab,) of the token after ``tokens``."""
+        new_start = window_start(len(tokens), self.start, self.model.cfg.max_len)
+        if new_start != self.start:
+            self.start, self.cache, self.cached = new_start, None, new_start
+        if not self.use_cache:
+            logits, _ = self.model(torch.tensor([tokens[self.start:]], device=self.device))
+            return logits[0, -1].float()
+        fresh = torch.tensor([tokens[max(self.cached, self.start):]], device=self.device)
+        logits, self.cache = self.model(fresh, self.cache)
+        self.cached = len(tokens)
+        return logits[0, -1].float()
+
+
+@torch.no_grad()
+def generate(model: MusicTransformer, tokenizer: EventTokenizer, max_steps: int, cfg: SampleConfig,
+             prompt: list[int] | None = None, use_cache: bool = True) -> list[int]:
+    """Sample tokens after ``prompt`` (default ``[BOS]``) until ``max_steps`` 16ths of time or ``cfg.max_tokens``.
+
+    PAD, BOS, EOS and extra (e.g. genre) tokens are never sampled, so a sample always fills its time.
+    """
+    model.eval()
+    tokens = list(prompt) if prompt else [BOS]
+    banned = torch.zeros(tokenizer.size, dtype=torch.bool)
+    banned[[PAD, BOS, EOS]] = True
+    banned[len(tokenizer.names) - len(tokenizer.extra_tokens):] = True
+    shift = tokenizer.shift_steps.tolist()
+    generator = torch.Generator().manual_seed(cfg.seed)
+    window = ContextWindow(model, use_cache)
+    elapsed = 0
+    while elapsed < max_steps and len(tokens) < cfg.max_tokens:
+        logits = window.next_logits(tokens).cpu() / cfg.temperature
+        logits[banned] = -float("inf")
+        if 0 < cfg.top_k < logits.numel():
+            kth = torch.topk(logits, cfg.top_k).values[-1]
+            logits[logits < kth] = -float("inf")
+        token = int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator))
+        tokens.append(token)
+        elapsed += shift[token]
+    return tokens
+
+
+def sample_genre(checkpoint_path: str | os.PathLike, midi_path: str | os.PathLike, sample_params: dict,
+                 tempo_bpm: float, drums: bool = False, threads: int = 1) -> None:
+    """The sample rule: checkpoint -> ``seconds`` of music at ``tempo_bpm`` as a MIDI file."""
+    torch.set_num_threads(threads)
+    tokenizer = EventTokenizer()
+    model, _ = load_checkpoint(checkpoint_path, vocab=tokenizer.names)
+    cfg = SampleConfig(**sample_params)
+    tokens = generate(model, tokenizer, seconds_to_steps(cfg.seconds, tempo_bpm), cfg)
+    notes, report = tokenizer.decode_with_report(tokens)
+    log.info("%d tokens -> %d notes; grammar: %s", len(tokens), len(notes), report)
+    write_midi(midi_path, notes, tempo_bpm, drums=drums)

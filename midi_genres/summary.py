@@ -1,0 +1,58 @@
+"""The experiment at a glance: the grouped comparison figure and the per-genre summary table."""
+
+from __future__ import annotations
+
+import csv
+import os
+
+from midi_genres.atomic import atomic_path
+from midi_genres.dataset import load_stats
+from midi_genres.notes import read_midi, steps_to_seconds
+from midi_genres.train import read_history
+
+SUMMARY_COLUMNS = ["genre", "title", "group", "source", "pieces_train", "pieces_val", "tokens_train", "tokens_val",
+                   "parameters", "steps", "final_train_loss", "final_val_loss", "sample_notes", "sample_seconds"]
+
+
+def describe_source(source: dict) -> str:
+    """Short text naming where a genre's pieces came from."""
+    if source["kind"] == "music21":
+        return f"music21:{source['collection']}"
+    return f"synthetic:{source['generator']}"
+
+
+def summary_row(genre: str, source: dict, stats_path: str, history_path: str, sample_path: str) -> dict:
+    """One genre's line of the summary table."""
+    stats = load_stats(stats_path)
+    last = read_history(history_path)[-1]
+    notes = read_midi(sample_path)
+    return {"genre": genre, "title": source.get("title", genre), "group": source.get("group", ""),
+            "source": describe_source(source), "pieces_train": stats.pieces_train, "pieces_val": stats.pieces_val,
+            "tokens_train": stats.tokens_train, "tokens_val": stats.tokens_val,
+            "parameters": int(last["parameters"]), "steps": int(last["step"]),
+            "final_train_loss": round(last["train_loss"], 4), "final_val_loss": round(last["val_loss"], 4),
+            "sample_notes": len(notes),
+            "sample_seconds": round(steps_to_seconds(max((n.end for n in notes), default=0), source["tempo"]), 2)}
+
+
+def write_table(rows: list[dict], columns: list[str], path: str | os.PathLike) -> None:
+    """Write rows as a tab-separated table, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def aggregate_comparison(genres: list[str], sources: dict, drums: dict, stats: list[str], histories: list[str],
+                         samples: list[str], figure_path: str, summary_path: str, seconds: float = 30.0) -> None:
+    """The aggregate rule: every genre's sample side by side (grouped) and the summary table."""
+    from midi_genres.plots import load_panel, render_comparison
+
+    groups: dict[str, list] = {}
+    for genre, sample in zip(genres, samples):
+        src = sources[genre]
+        groups.setdefault(src.get("group", "Other"), []).append(
+            load_panel(sample, genre, src.get("title", genre), src["tempo"], drums=drums[genre]))
+    render_comparison(list(groups.items()), figure_path, seconds=seconds)
+    rows = [summary_row(g, sources[g], s, h, m) for g, s, h, m in zip(genres, stats, histories, samples)]
+    write_table(rows, SUMMARY_COLUMNS, summary_path)

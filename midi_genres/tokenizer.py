@@ -1,0 +1,136 @@
+"""Event tokenizer: notes <-> NOTE_ON / NOTE_OFF / TIME_SHIFT token ids (the 291-token vocabulary).
+
+Ids: 0 PAD, 1 BOS, 2 EOS, 3-130 NOTE_ON_0..127, 131-258 NOTE_OFF_0..127, 259-290 TIME_SHIFT_1..32
+(16th-note steps; a longer gap is several shifts). Extra tokens (e.g. GENRE_bach) may follow id 290.
+Events at one time step are in canonical order: note-offs before note-ons, each by ascending pitch,
+so a repeated note is never cut and ``decode(encode(notes)) == notes`` for every canonical note list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from midi_genres.notes import Note
+
+N_PITCHES = 128
+MAX_SHIFT = 32
+PAD, BOS, EOS = 0, 1, 2
+NOTE_ON_BASE = 3
+NOTE_OFF_BASE = NOTE_ON_BASE + N_PITCHES
+TIME_SHIFT_BASE = NOTE_OFF_BASE + N_PITCHES
+BASE_VOCAB_SIZE = TIME_SHIFT_BASE + MAX_SHIFT  # 291
+
+
+@dataclass
+class DecodeReport:
+    """Grammar errors met while decoding a token sequence (all zero for the output of ``encode``)."""
+
+    orphan_note_offs: int = 0  # NOTE_OFF of a pitch that was not sounding
+    unclosed_notes: int = 0  # notes still sounding at the end, closed by the decoder
+    retriggered_notes: int = 0  # NOTE_ON of a pitch already sounding (the old note is closed first)
+    empty_notes: int = 0  # NOTE_OFF in the same step as its NOTE_ON (dropped)
+    special_tokens: int = 0  # PAD/BOS/extra tokens inside the sequence (ignored)
+
+    @property
+    def malformed(self) -> int:
+        """Total count of malformed events."""
+        return (self.orphan_note_offs + self.unclosed_notes + self.retriggered_notes + self.empty_notes
+                + self.special_tokens)
+
+
+@dataclass
+class EventTokenizer:
+    """The event vocabulary plus encode/decode; ``extra_tokens`` are appended after the 291 base ids."""
+
+    extra_tokens: tuple[str, ...] = ()
+    names: list[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.names = (["PAD", "BOS", "EOS"]
+                      + [f"NOTE_ON_{p}" for p in range(N_PITCHES)]
+                      + [f"NOTE_OFF_{p}" for p in range(N_PITCHES)]
+                      + [f"TIME_SHIFT_{d}" for d in range(1, MAX_SHIFT + 1)]
+                      + list(self.extra_tokens))
+        self._ids = {name: i for i, name in enumerate(self.names)}
+        if len(self._ids) != len(self.names):
+            raise ValueError(f"duplicate token names in extra_tokens {self.extra_tokens}")
+        shifts = np.zeros(len(self.names), dtype=np.int64)
+        shifts[TIME_SHIFT_BASE:BASE_VOCAB_SIZE] = np.arange(1, MAX_SHIFT + 1)
+        self.shift_steps = shifts  # steps of time each token advances (0 for all but TIME_SHIFT)
+
+    @property
+    def size(self) -> int:
+        """Number of tokens in the vocabulary."""
+        return len(self.names)
+
+    def token_id(self, name: str) -> int:
+        """Id of a token name such as ``NOTE_ON_60``; ``KeyError`` naming it if unknown."""
+        try:
+            return self._ids[name]
+        except KeyError:
+            raise KeyError(f"unknown token {name!r}") from None
+
+    def encode(self, notes: Sequence[Note], bos: bool = True, eos: bool = True) -> np.ndarray:
+        """Token ids (uint16) of a canonical note list, framed by BOS ... EOS unless disabled."""
+        events = sorted([(n.end, 0, n.pitch) for n in notes] + [(n.start, 1, n.pitch) for n in notes])
+        out = [BOS] if bos else []
+        now = 0
+        for time, is_on, pitch in events:
+            gap = time - now
+            if gap < 0:
+                raise ValueError(f"note times must be non-negative and notes canonical (time {time} < {now})")
+            out.extend([TIME_SHIFT_BASE + MAX_SHIFT - 1] * (gap // MAX_SHIFT))
+            if gap % MAX_SHIFT:
+                out.append(TIME_SHIFT_BASE + gap % MAX_SHIFT - 1)
+            now = time
+            out.append((NOTE_ON_BASE if is_on else NOTE_OFF_BASE) + pitch)
+        if eos:
+            out.append(EOS)
+        return np.asarray(out, dtype=np.uint16)
+
+    def decode(self, ids: Iterable[int]) -> list[Note]:
+        """Notes of a token sequence (stops at EOS); never fails: see ``decode_with_report``."""
+        return self.decode_with_report(ids)[0]
+
+    def decode_with_report(self, ids: Iterable[int]) -> tuple[list[Note], DecodeReport]:
+        """Decode any id sequence into a canonical note list, counting grammar errors.
+
+        Orphan NOTE_OFFs are ignored, a re-triggered pitch closes its sounding note first, empty notes are
+        dropped and notes still sounding at the end are closed there (at least one step long).
+        """
+        report = DecodeReport()
+        sounding: dict[int, int] = {}
+        notes: list[Note] = []
+        now = 0
+        for token in ids:
+            token = int(token)
+            if token == EOS:
+                break
+            if NOTE_ON_BASE <= token < NOTE_OFF_BASE:
+                pitch = token - NOTE_ON_BASE
+                if pitch in sounding:
+                    report.retriggered_notes += 1
+                    if sounding[pitch] < now:
+                        notes.append(Note(pitch, sounding[pitch], now))
+                sounding[pitch] = now
+            elif NOTE_OFF_BASE <= token < TIME_SHIFT_BASE:
+                pitch = token - NOTE_OFF_BASE
+                start = sounding.pop(pitch, None)
+                if start is None:
+                    report.orphan_note_offs += 1
+                elif start == now:
+                    report.empty_notes += 1
+                else:
+                    notes.append(Note(pitch, start, now))
+            elif TIME_SHIFT_BASE <= token < BASE_VOCAB_SIZE:
+                now += token - TIME_SHIFT_BASE + 1
+            elif token != BOS or notes or sounding or now:
+                report.special_tokens += 1
+        for pitch, start in sounding.items():
+            report.unclosed_notes += 1
+            notes.append(Note(pitch, start, max(now, start + 1)))
+        notes.sort(key=lambda n: (n.start, n.pitch, n.end))
+        return notes, report

@@ -1,0 +1,169 @@
+"""The plain training loop: random windows of the token stream, Adam, linear warmup + cosine decay."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from midi_genres.atomic import atomic_path
+from midi_genres.checkpoint import save_checkpoint
+from midi_genres.model import ModelConfig, MusicTransformer
+from midi_genres.tokenizer import EventTokenizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyper-parameters (defaults: the seed's 1200 steps of batch 16)."""
+
+    steps: int = 1200
+    batch_size: int = 16
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+    seed: int = 0
+    eval_interval: int = 100
+    eval_windows: int = 64
+    log_interval: int = 50
+    device: str = "auto"
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` means CUDA when present, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Learning rate for optimiser step ``step`` (0-based): linear warmup, then cosine to ``min_lr_ratio * lr``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    floor = cfg.lr * cfg.min_lr_ratio
+    return floor + (cfg.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def random_windows(stream: torch.Tensor, batch_size: int, block: int, generator: torch.Generator):
+    """``batch_size`` random windows of ``block + 1`` tokens, split into inputs and next-token targets."""
+    starts = torch.randint(0, len(stream) - block, (batch_size,), generator=generator)
+    windows = torch.stack([stream[s:s + block + 1] for s in starts.tolist()])
+    return windows[:, :-1], windows[:, 1:]
+
+
+def fixed_windows(stream: torch.Tensor, n: int, block: int) -> torch.Tensor:
+    """Up to ``n`` evenly spaced windows of ``block + 1`` tokens covering the stream (deterministic)."""
+    block = min(block, len(stream) - 1)
+    starts = np.unique(np.linspace(0, len(stream) - block - 1, n).round().astype(int))
+    return torch.stack([stream[s:s + block + 1] for s in starts])
+
+
+@torch.no_grad()
+def mean_loss(model: MusicTransformer, windows: torch.Tensor, batch_size: int = 32) -> float:
+    """Mean next-token cross-entropy (nats) over the windows, in eval mode."""
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    device = next(model.parameters()).device
+    for i in range(0, len(windows), batch_size):
+        w = windows[i:i + batch_size].to(device)
+        logits, _ = model(w[:, :-1])
+        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), w[:, 1:].reshape(-1), reduction="sum").item()
+        count += w[:, 1:].numel()
+    model.train(was_training)
+    return total / count
+
+
+def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConfig, cfg: TrainConfig,
+          vocab: list[str], threads: int = 1) -> tuple[dict, list[dict]]:
+    """Train a fresh model; return (checkpoint dict, history rows of step/lr/train_loss/val_loss/...)."""
+    torch.set_num_threads(threads)
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    model = MusicTransformer(model_cfg).to(device)
+    log.info("model: %d parameters (%d without embeddings), device %s, %d threads",
+             model.num_parameters(), model.num_parameters(embeddings=False), device, torch.get_num_threads())
+    stream = torch.from_numpy(train_tokens.astype(np.int64))
+    block = min(model_cfg.max_len, len(stream) - 1)
+    if block < 1:
+        raise ValueError(f"training stream of {len(stream)} tokens is too short to train on")
+    val_windows = fixed_windows(torch.from_numpy(val_tokens.astype(np.int64)), cfg.eval_windows, model_cfg.max_len)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    history: list[dict] = []
+    recent: list[float] = []
+    started = time.perf_counter()
+    model.train()
+    for step in range(cfg.steps):
+        lr = lr_at(step, cfg)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        x, y = random_windows(stream, cfg.batch_size, block, generator)
+        logits, _ = model(x.to(device))
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.to(device).reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        recent.append(loss.item())
+        done = step + 1
+        elapsed = time.perf_counter() - started
+        if done % cfg.log_interval == 0 or done == cfg.steps:
+            rate = done * cfg.batch_size * block / elapsed
+            log.info("step %d/%d loss %.4f lr %.2e | %.0f tokens/s, %.1f s elapsed, ETA %.0f s",
+                     done, cfg.steps, loss.item(), lr, rate, elapsed, elapsed / done * (cfg.steps - done))
+        if done % cfg.eval_interval == 0 or done == cfg.steps:
+            row = {"step": done, "lr": lr, "train_loss": float(np.mean(recent)),
+                   "val_loss": mean_loss(model, val_windows), "tokens": done * cfg.batch_size * block,
+                   "elapsed_s": round(elapsed, 3)}
+            history.append(row)
+            recent = []
+            log.info("eval step %d: train loss %.4f, val loss %.4f", done, row["train_loss"], row["val_loss"])
+    checkpoint = {
+        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "model_config": model_cfg.to_dict(),
+        "train_config": asdict(cfg),
+        "vocab": list(vocab),
+        "history": history,
+        "parameters": model.num_parameters(),
+    }
+    return checkpoint, history
+
+
+HISTORY_COLUMNS = ["step", "lr", "train_loss", "val_loss", "tokens", "elapsed_s", "parameters"]
+
+
+def write_history(history: list[dict], parameters: int, path: str | os.PathLike) -> None:
+    """Write the loss history as a TSV table (one row per evaluation), atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=HISTORY_COLUMNS, delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        for row in history:
+            writer.writerow({**row, "parameters": parameters})
+
+
+def read_history(path: str | os.PathLike) -> list[dict]:
+    """Rows of a history table written by ``write_history``, with numbers parsed."""
+    with open(path, newline="") as fh:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh, delimiter="\t")]
+
+
+def train_genre(train_path: str, val_path: str, model_params: dict, train_params: dict, checkpoint_path: str,
+                history_path: str, threads: int = 1) -> None:
+    """The train rule: token files -> checkpoint (weights, configs, vocabulary, history) + history table."""
+    tokenizer = EventTokenizer()
+    checkpoint, history = train(np.load(train_path), np.load(val_path),
+                                ModelConfig(vocab_size=tokenizer.size, **model_params), TrainConfig(**train_params),
+                                tokenizer.names, threads=threads)
+    save_checkpoint(checkpoint, checkpoint_path)
+    write_history(history, checkpoint["parameters"], history_path)

@@ -1,0 +1,63 @@
+# Genre lists, per-genre lookups and wildcard constraints. Config reaches jobs only through these helpers
+# and the rules' params.
+
+import re
+
+
+def _check_genres():
+    unknown = [g for g in config["genres"] if g not in config["sources"]]
+    if unknown:
+        raise ValueError(
+            f"config 'genres' names {unknown} with no entry under 'sources' "
+            f"(defined: {sorted(config['sources'])})"
+        )
+    stray = [g for g in config.get("overrides", {}) if g not in config["sources"]]
+    if stray:
+        raise ValueError(f"config 'overrides' names unknown genres {stray}")
+
+
+_check_genres()
+
+GENRES = list(config["genres"])
+
+
+def genres_of_kind(kind):
+    """Configured genres whose source is of this kind."""
+    return [g for g in GENRES if config["sources"][g]["kind"] == kind]
+
+
+def one_of(names):
+    """A wildcard regex matching exactly these names (and nothing when the list is empty)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+wildcard_constraints:
+    genre=one_of(GENRES),
+
+
+def source(genre):
+    """The genre's source definition."""
+    return config["sources"][genre]
+
+
+def max_pieces(genre):
+    """Piece cap for a genre: its own max_pieces, else corpus.max_pieces."""
+    return source(genre).get("max_pieces", config["corpus"]["max_pieces"])
+
+
+def section(name, genre):
+    """A config section (train or sample) with the genre's overrides applied."""
+    return {**config[name], **config.get("overrides", {}).get(genre, {}).get(name, {})}
+
+
+def is_drums(genre):
+    """Whether the genre's pieces play as a drum track."""
+    return source(genre).get("generator") == "rap"
+
+
+def all_outputs():
+    """Every final output of the experiment."""
+    return expand("results/pianorolls/{genre}.png", genre=GENRES) + [
+        "results/comparison.png",
+        "results/summary.tsv",
+    ]

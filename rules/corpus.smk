@@ -1,0 +1,49 @@
+# Stage 1: each genre's pieces as MIDI files plus a manifest, from music21 or a synthetic generator.
+
+
+rule extract_corpus:
+    output:
+        midi=directory("data/midi/{genre}"),
+        manifest="data/midi/{genre}.manifest.tsv",
+    wildcard_constraints:
+        genre=one_of(genres_of_kind("music21")),
+    params:
+        collection=lambda wc: source(wc.genre)["collection"],
+        max_pieces=lambda wc: max_pieces(wc.genre),
+    log:
+        "logs/extract_corpus/{genre}.log",
+    benchmark:
+        "logs/extract_corpus/{genre}.benchmark.tsv"
+    threads: 2
+    resources:
+        mem_mb=1500,
+        runtime=20,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/extract_corpus.py"
+
+
+rule synthesize:
+    output:
+        midi=directory("data/midi/{genre}"),
+        manifest="data/midi/{genre}.manifest.tsv",
+    wildcard_constraints:
+        genre=one_of(genres_of_kind("synthetic")),
+    params:
+        generator=lambda wc: source(wc.genre)["generator"],
+        pieces=lambda wc: min(source(wc.genre)["pieces"], max_pieces(wc.genre) or source(wc.genre)["pieces"]),
+        seed=lambda wc: source(wc.genre).get("seed", 0),
+        bars=lambda wc: source(wc.genre).get("bars", [8, 16]),
+        drums=lambda wc: is_drums(wc.genre),
+    log:
+        "logs/synthesize/{genre}.log",
+    benchmark:
+        "logs/synthesize/{genre}.benchmark.tsv"
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/synthesize.py"

@@ -1,0 +1,46 @@
+# Stage 5: what each model learned, as pictures and one table.
+
+
+rule render_pianoroll:
+    input:
+        midi="results/samples/{genre}.mid",
+    output:
+        png="results/pianorolls/{genre}.png",
+    params:
+        title=lambda wc: f"{source(wc.genre).get('title', wc.genre)}: sample",
+        tempo=lambda wc: source(wc.genre)["tempo"],
+        drums=lambda wc: is_drums(wc.genre),
+        seconds=lambda wc: section("sample", wc.genre)["seconds"],
+    log:
+        "logs/render_pianoroll/{genre}.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/render_pianoroll.py"
+
+
+rule aggregate_comparison:
+    input:
+        samples=expand("results/samples/{genre}.mid", genre=GENRES),
+        stats=expand("data/tokens/{genre}.stats.json", genre=GENRES),
+        histories=expand("results/train/{genre}.tsv", genre=GENRES),
+    output:
+        figure="results/comparison.png",
+        summary="results/summary.tsv",
+    params:
+        genres=GENRES,
+        sources={g: source(g) for g in GENRES},
+        drums={g: is_drums(g) for g in GENRES},
+        seconds=config["sample"]["seconds"],
+    log:
+        "logs/aggregate_comparison/all.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/aggregate_comparison.py"

@@ -1,0 +1,24 @@
+# Stage 2: a genre's MIDI folder -> training and validation token streams.
+
+
+rule tokenize:
+    input:
+        midi="data/midi/{genre}",
+        manifest="data/midi/{genre}.manifest.tsv",
+    output:
+        train="data/tokens/{genre}.npy",
+        val="data/tokens/{genre}.val.npy",
+        stats="data/tokens/{genre}.stats.json",
+    params:
+        val_fraction=config["corpus"]["val_fraction"],
+    log:
+        "logs/tokenize/{genre}.log",
+    benchmark:
+        "logs/tokenize/{genre}.benchmark.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/tokenize_midi.py"

@@ -1,0 +1,25 @@
+# Stage 3: the shared architecture trained on one genre's token stream.
+
+
+rule train:
+    input:
+        train="data/tokens/{genre}.npy",
+        val="data/tokens/{genre}.val.npy",
+    output:
+        checkpoint="results/checkpoints/{genre}.pt",
+        history="results/train/{genre}.tsv",
+    params:
+        model=config["model"],
+        train=lambda wc: section("train", wc.genre),
+    log:
+        "logs/train/{genre}.log",
+    benchmark:
+        "logs/train/{genre}.benchmark.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=60,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/train.py"
