@@ -1,0 +1,48 @@
+import pytest
+import torch
+
+from midi_genres.model import ModelConfig, MusicTransformer
+
+
+def test_default_model_is_the_seed_architecture_with_about_half_a_million_parameters():
+    model = MusicTransformer(ModelConfig())
+    assert (model.cfg.d_model, model.cfg.n_heads, model.cfg.n_layers, model.cfg.max_len) == (128, 4, 3, 256)
+    assert 400_000 <= model.num_parameters() <= 520_000
+    assert model.num_parameters(embeddings=False) == model.num_parameters() - 291 * 128 - 256 * 128
+
+
+def test_forward_shapes_and_causality():
+    torch.manual_seed(0)
+    model = MusicTransformer(ModelConfig(dropout=0.0)).eval()
+    x = torch.randint(0, 291, (2, 50))
+    logits, cache = model(x)
+    assert logits.shape == (2, 50, 291)
+    assert len(cache) == 3 and cache[0][0].shape == (2, 4, 50, 32)
+    y = x.clone()
+    y[:, 30:] = 7  # changing the future must not change the past
+    assert torch.allclose(model(y)[0][:, :30], logits[:, :30], atol=1e-6)
+
+
+def test_kv_cache_gives_the_same_logits_as_the_full_context():
+    torch.manual_seed(1)
+    model = MusicTransformer(ModelConfig()).eval()
+    x = torch.randint(0, 291, (1, 40))
+    full, _ = model(x)
+    part1, cache = model(x[:, :25])
+    part2, cache = model(x[:, 25:31], cache)  # several new tokens at once
+    steps = [part1, part2]
+    for t in range(31, 40):
+        logits, cache = model(x[:, t:t + 1], cache)
+        steps.append(logits)
+    assert torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5)
+
+
+def test_context_longer_than_max_len_is_refused():
+    model = MusicTransformer(ModelConfig(max_len=16))
+    with pytest.raises(ValueError, match="exceeds max_len 16"):
+        model(torch.zeros(1, 17, dtype=torch.long))
+
+
+def test_heads_must_divide_width():
+    with pytest.raises(ValueError, match="n_heads"):
+        ModelConfig(d_model=130, n_heads=4)
