@@ -1,0 +1,143 @@
+"""The real workflow, run by the real Snakemake on a tiny config in a temporary directory."""
+
+import copy
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
+GENRES = ["bach", "atonal", "rap"]
+
+
+def tiny_config():
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    cfg["genres"] = GENRES
+    cfg["corpus"]["max_pieces"] = 5
+    for name in ("atonal", "rap"):
+        cfg["sources"][name]["pieces"] = 12
+    cfg["train"].update(steps=30, batch_size=4, eval_interval=10, eval_windows=4, warmup_steps=5)
+    cfg["sample"]["seconds"] = 6
+    return cfg
+
+
+def snakemake(workdir, *args, config=None, check=True):
+    if config is not None:
+        (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = subprocess.run([*SNAKEMAKE, "-d", str(workdir), *args], capture_output=True, text=True, cwd=workdir)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def planned_jobs(workdir, config=None):
+    """{rule: set of genres} that a dry run would execute."""
+    out = snakemake(workdir, "-n", config=config).stdout
+    jobs = {}
+    rule = None
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("rule ") and line.endswith(":"):
+            rule = line[5:-1]
+            jobs.setdefault(rule, set())
+        elif line.startswith("wildcards: genre=") and rule:
+            jobs[rule].add(line.split("=", 1)[1])
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("run")
+    snakemake(workdir, "--cores", "2", config=tiny_config())
+    return workdir
+
+
+@pytest.mark.slow
+def test_every_output_exists_and_is_sound(run):
+    from midi_genres.checkpoint import load_checkpoint
+    from midi_genres.notes import read_midi
+    from midi_genres.tokenizer import BOS, EventTokenizer
+
+    tok = EventTokenizer()
+    for genre in GENRES:
+        assert len(list((run / "data/midi" / genre).glob("*.mid"))) >= 5
+        train, val = np.load(run / f"data/tokens/{genre}.npy"), np.load(run / f"data/tokens/{genre}.val.npy")
+        assert train.dtype == np.uint16 and train[0] == BOS and val[0] == BOS and train.max() < 291
+        model, ckpt = load_checkpoint(run / f"results/checkpoints/{genre}.pt", vocab=tok.names)
+        assert ckpt["history"][-1]["step"] == 30
+        history = list(csv.DictReader(open(run / f"results/train/{genre}.tsv"), delimiter="\t"))
+        assert [int(r["step"]) for r in history] == [10, 20, 30]
+        assert read_midi(run / f"results/samples/{genre}.mid")
+        assert (run / f"results/pianorolls/{genre}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        for rule in ("train", "sample", "tokenize"):
+            assert (run / f"logs/{rule}/{genre}.log").stat().st_size > 0
+        assert (run / f"logs/train/{genre}.benchmark.tsv").exists()
+    assert "step 30/30" in (run / "logs/train/bach.log").read_text()
+    assert (run / "results/comparison.png").read_bytes()[:4] == b"\x89PNG"
+    rows = list(csv.DictReader(open(run / "results/summary.tsv"), delimiter="\t"))
+    assert [r["genre"] for r in rows] == GENRES
+    assert all(int(r["pieces_train"]) >= 1 and float(r["final_val_loss"]) > 0 for r in rows)
+    assert all(int(r["sample_notes"]) > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
+    assert "Nothing to be done" in snakemake(run, "-n").stdout + snakemake(run, "-n").stderr
+    cfg = tiny_config()
+    cfg["overrides"] = {"rap": {"sample": {"temperature": 1.1}}}
+    assert planned_jobs(run, cfg) == {"sample": {"rap"}, "render_pianoroll": {"rap"}, "aggregate_comparison": set(),
+                                      "all": set()}
+    (run / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
+    (run / "data/tokens/bach.npy").unlink()
+    assert planned_jobs(run) == {"tokenize": {"bach"}, "train": {"bach"}, "sample": {"bach"},
+                                 "render_pianoroll": {"bach"}, "aggregate_comparison": set(), "all": set()}
+
+
+@pytest.mark.slow
+def test_rerun_gives_byte_identical_tokens_weights_and_samples(run, tmp_path):
+    again = tmp_path / "again"
+    again.mkdir()
+    snakemake(again, "--cores", "2", config=tiny_config())
+    for rel in ["data/tokens/bach.npy", "data/tokens/rap.val.npy", "results/samples/atonal.mid",
+                "results/samples/rap.mid"]:
+        assert (run / rel).read_bytes() == (again / rel).read_bytes(), rel
+    import torch
+
+    a = torch.load(run / "results/checkpoints/bach.pt", weights_only=True)["model_state"]
+    b = torch.load(again / "results/checkpoints/bach.pt", weights_only=True)["model_state"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    shutil.rmtree(again)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda c: c["train"].update(stepz=3), "stepz"),
+    (lambda c: c["train"].update(steps="many"), "'many' is not of type 'integer'"),
+    (lambda c: c.update(genres=["bach", "polka"]), "'polka'"),
+    (lambda c: c["sources"]["rap"].update(collection="bach"), "rap"),
+    (lambda c: c.update(overrides={"bach": {"model": {"d_model": 3}}}), "'model' was unexpected"),
+])
+def test_bad_config_fails_at_once_naming_the_problem(tmp_path, mutate, message):
+    cfg = copy.deepcopy(tiny_config())
+    mutate(cfg)
+    proc = snakemake(tmp_path, "-n", config=cfg, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_lint_is_clean():
+    proc = subprocess.run([*SNAKEMAKE, "--lint"], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0 and "Congratulations" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_dry_run_of_the_full_default_experiment_plans_every_stage(tmp_path):
+    jobs = planned_jobs(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
+    assert len(jobs["extract_corpus"]) == 7 and len(jobs["synthesize"]) == 5
+    for rule in ("tokenize", "train", "sample", "render_pianoroll"):
+        assert len(jobs[rule]) == 12
