@@ -3,6 +3,8 @@
 
 import re
 
+from midi_genres.synth import DRUM_GENERATORS
+
 
 def _check_genres():
     unknown = [g for g in config["genres"] if g not in config["sources"]]
@@ -52,7 +54,7 @@ def section(name, genre):
 
 def is_drums(genre):
     """Whether the genre's pieces play as a drum track."""
-    return source(genre).get("generator") == "rap"
+    return source(genre).get("generator") in DRUM_GENERATORS
 
 
 def all_outputs():
