@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import logging
 import math
 import os
@@ -35,6 +37,8 @@ class TrainConfig:
     eval_interval: int = 100
     eval_windows: int = 64
     log_interval: int = 50
+    state_interval: int = 100  # steps between saves of the resumable training state
+    precision: str = "fp32"  # fp32 or bf16 (autocast; weights and optimiser stay fp32)
     device: str = "auto"
 
 
@@ -84,15 +88,52 @@ def mean_loss(model: MusicTransformer, windows: torch.Tensor, batch_size: int = 
     return total / count
 
 
+def fingerprint(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConfig, cfg: TrainConfig) -> str:
+    """Identity of a training run: data and every setting that changes the result (not logging or device)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([model_cfg.to_dict(), {**asdict(cfg), "log_interval": None, "device": None}],
+                             sort_keys=True).encode())
+    for array in (train_tokens, val_tokens):
+        digest.update(np.ascontiguousarray(array, dtype=np.uint16).tobytes())
+    return digest.hexdigest()
+
+
+def save_state(path: str | os.PathLike, state: dict) -> None:
+    """Write resumable training state atomically (plain data, loadable with ``weights_only=True``)."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_state(path: str | os.PathLike | None, run_id: str) -> dict | None:
+    """The saved state of this very run, or None; a state of another run or an unreadable one is discarded."""
+    if path is None or not os.path.exists(path):
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: start over rather than fail
+        log.warning("discarding unreadable training state %s (%s: %s)", path, type(exc).__name__, exc)
+        return None
+    if not isinstance(state, dict) or state.get("run_id") != run_id:
+        log.warning("discarding training state %s: it belongs to a different config or data", path)
+        return None
+    return state
+
+
 def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConfig, cfg: TrainConfig,
-          vocab: list[str], threads: int = 1) -> tuple[dict, list[dict]]:
-    """Train a fresh model; return (checkpoint dict, history rows of step/lr/train_loss/val_loss/...)."""
+          vocab: list[str], threads: int = 1, state_path: str | os.PathLike | None = None) -> tuple[dict, list[dict]]:
+    """Train a model; return (checkpoint dict, history rows of step/lr/train_loss/val_loss/...).
+
+    With ``state_path``, the complete training state (weights, optimiser, step, history and every RNG state) is
+    saved there every ``cfg.state_interval`` steps, and a run with the same data and config resumes from it,
+    ending with exactly the weights an uninterrupted run gives. The state file is removed at the end.
+    """
     torch.set_num_threads(threads)
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     model = MusicTransformer(model_cfg).to(device)
-    log.info("model: %d parameters (%d without embeddings), device %s, %d threads",
-             model.num_parameters(), model.num_parameters(embeddings=False), device, torch.get_num_threads())
+    log.info("model: %d parameters (%d without embeddings), device %s, %d threads, %s",
+             model.num_parameters(), model.num_parameters(embeddings=False), device, torch.get_num_threads(),
+             cfg.precision)
     stream = torch.from_numpy(train_tokens.astype(np.int64))
     block = min(model_cfg.max_len, len(stream) - 1)
     if block < 1:
@@ -100,17 +141,32 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
     val_windows = fixed_windows(torch.from_numpy(val_tokens.astype(np.int64)), cfg.eval_windows, model_cfg.max_len)
     generator = torch.Generator().manual_seed(cfg.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    run_id = fingerprint(train_tokens, val_tokens, model_cfg, cfg)
     history: list[dict] = []
     recent: list[float] = []
-    started = time.perf_counter()
+    first_step, elapsed_before = 0, 0.0
+    state = load_state(state_path, run_id)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["window_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
+        first_step, history, recent = state["step"], state["history"], state["recent_losses"]
+        elapsed_before = state["elapsed_s"]
+        log.info("resuming from step %d of %d (state %s)", first_step, cfg.steps, state_path)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
+    started = time.perf_counter() - elapsed_before
     model.train()
-    for step in range(cfg.steps):
+    for step in range(first_step, cfg.steps):
         lr = lr_at(step, cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
         x, y = random_windows(stream, cfg.batch_size, block, generator)
-        logits, _ = model(x.to(device))
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.to(device).reshape(-1))
+        with autocast:
+            logits, _ = model(x.to(device))
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.to(device).reshape(-1))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -119,16 +175,24 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
         done = step + 1
         elapsed = time.perf_counter() - started
         if done % cfg.log_interval == 0 or done == cfg.steps:
-            rate = done * cfg.batch_size * block / elapsed
+            rate = (done - first_step) * cfg.batch_size * block / max(elapsed - elapsed_before, 1e-9)
+            eta = (elapsed - elapsed_before) / (done - first_step) * (cfg.steps - done)
             log.info("step %d/%d loss %.4f lr %.2e | %.0f tokens/s, %.1f s elapsed, ETA %.0f s",
-                     done, cfg.steps, loss.item(), lr, rate, elapsed, elapsed / done * (cfg.steps - done))
+                     done, cfg.steps, loss.item(), lr, rate, elapsed, eta)
         if done % cfg.eval_interval == 0 or done == cfg.steps:
-            row = {"step": done, "lr": lr, "train_loss": float(np.mean(recent)),
-                   "val_loss": mean_loss(model, val_windows), "tokens": done * cfg.batch_size * block,
-                   "elapsed_s": round(elapsed, 3)}
+            with autocast:
+                val_loss = mean_loss(model, val_windows)
+            row = {"step": done, "lr": lr, "train_loss": float(np.mean(recent)), "val_loss": val_loss,
+                   "tokens": done * cfg.batch_size * block, "elapsed_s": round(elapsed, 3)}
             history.append(row)
             recent = []
             log.info("eval step %d: train loss %.4f, val loss %.4f", done, row["train_loss"], row["val_loss"])
+        if state_path is not None and done % cfg.state_interval == 0 and done < cfg.steps:
+            save_state(state_path, {
+                "run_id": run_id, "step": done, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "window_rng": generator.get_state(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "history": history, "recent_losses": recent, "elapsed_s": elapsed})
     checkpoint = {
         "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "model_config": model_cfg.to_dict(),
@@ -159,11 +223,16 @@ def read_history(path: str | os.PathLike) -> list[dict]:
 
 
 def train_genre(train_path: str, val_path: str, model_params: dict, train_params: dict, checkpoint_path: str,
-                history_path: str, threads: int = 1) -> None:
-    """The train rule: token files -> checkpoint (weights, configs, vocabulary, history) + history table."""
+                history_path: str, state_path: str | None = None, threads: int = 1) -> None:
+    """The train rule: token files -> checkpoint (weights, configs, vocabulary, history) + history table.
+
+    ``state_path`` (outside the rule's outputs, which Snakemake deletes before a job) holds the resumable state.
+    """
     tokenizer = EventTokenizer()
     checkpoint, history = train(np.load(train_path), np.load(val_path),
                                 ModelConfig(vocab_size=tokenizer.size, **model_params), TrainConfig(**train_params),
-                                tokenizer.names, threads=threads)
+                                tokenizer.names, threads=threads, state_path=state_path)
     save_checkpoint(checkpoint, checkpoint_path)
     write_history(history, checkpoint["parameters"], history_path)
+    if state_path is not None and os.path.exists(state_path):
+        os.remove(state_path)

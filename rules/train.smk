@@ -11,6 +11,7 @@ rule train:
     params:
         model=config["model"],
         train=lambda wc: section("train", wc.genre),
+        state=lambda wc: f"results/train_state/{wc.genre}.pt",
     log:
         "logs/train/{genre}.log",
     benchmark:

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -49,3 +51,73 @@ def test_too_short_a_stream_is_refused():
     with pytest.raises(ValueError, match="too short"):
         train(np.array([1], dtype=np.uint16), np.array([1, 2], dtype=np.uint16), TINY, TrainConfig(steps=1),
               TOK.names)
+
+
+def write_tokens(tmp_path):
+    stream = scale_stream(40)
+    np.save(tmp_path / "train.npy", stream)
+    np.save(tmp_path / "val.npy", stream[:500])
+
+
+RESUME_MODEL = {"max_len": 32, "d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64, "dropout": 0.1}
+RESUME_TRAIN = {"steps": 600, "batch_size": 8, "warmup_steps": 10, "eval_interval": 100, "eval_windows": 4,
+                "state_interval": 25}
+
+
+def run_train_genre(tmp_path, name, state=None):
+    from midi_genres.train import train_genre
+
+    train_genre(str(tmp_path / "train.npy"), str(tmp_path / "val.npy"), RESUME_MODEL, RESUME_TRAIN,
+                str(tmp_path / f"{name}.pt"), str(tmp_path / f"{name}.tsv"), state_path=state, threads=1)
+    return torch.load(tmp_path / f"{name}.pt", weights_only=True)
+
+
+def test_kill_9_mid_training_resumes_to_the_same_weights(tmp_path, caplog):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    write_tokens(tmp_path)
+    state = tmp_path / "state" / "run.pt"
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); from pathlib import Path; "
+            f"import test_train as t; t.run_train_genre(Path({str(tmp_path)!r}), 'killed', {str(state)!r})")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.time() + 120
+    while not state.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    time.sleep(0.3)  # let it train past the saved state
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "training finished before it could be killed"
+    assert not (tmp_path / "killed.pt").exists()
+    saved_step = torch.load(state, weights_only=True)["step"]
+    assert 0 < saved_step < RESUME_TRAIN["steps"]
+
+    with caplog.at_level("INFO"):
+        resumed = run_train_genre(tmp_path, "killed", str(state))
+    assert f"resuming from step {saved_step} of 600" in caplog.text
+    assert not state.exists()
+    fresh = run_train_genre(tmp_path, "fresh")
+    for name, tensor in fresh["model_state"].items():
+        assert torch.equal(tensor, resumed["model_state"][name]), name
+    assert [r["val_loss"] for r in fresh["history"]] == [r["val_loss"] for r in resumed["history"]]
+
+
+def test_state_of_another_config_is_discarded(tmp_path, caplog):
+    from midi_genres.train import fingerprint, save_state
+
+    write_tokens(tmp_path)
+    state = tmp_path / "state.pt"
+    other = fingerprint(np.zeros(3, np.uint16), np.zeros(3, np.uint16), TINY, TrainConfig())
+    save_state(state, {"run_id": other, "step": 300})
+    with caplog.at_level("INFO"):
+        got = run_train_genre(tmp_path, "a", str(state))
+    assert "belongs to a different config" in caplog.text and "resuming" not in caplog.text
+    state.write_bytes(b"truncated")
+    with caplog.at_level("INFO"):
+        run_train_genre(tmp_path, "b", str(state))
+    assert "discarding unreadable training state" in caplog.text
+    fresh = run_train_genre(tmp_path, "fresh")
+    assert all(torch.equal(v, got["model_state"][k]) for k, v in fresh["model_state"].items())

@@ -5,4 +5,5 @@ from midi_genres.train import train_genre
 
 log_to_file(snakemake.log[0])
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
-train_genre(inp.train, inp.val, p.model, p.train, out.checkpoint, out.history, threads=snakemake.threads)
+train_genre(inp.train, inp.val, p.model, p.train, out.checkpoint, out.history, state_path=p.state,
+            threads=snakemake.threads)
