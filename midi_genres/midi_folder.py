@@ -6,9 +6,9 @@ import csv
 import logging
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from midi_genres.atomic import atomic_path
 from midi_genres.notes import Note, write_midi

@@ -8,8 +8,8 @@ so a repeated note is never cut and ``decode(encode(notes)) == notes`` for every
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 

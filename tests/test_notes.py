@@ -1,9 +1,9 @@
 import pretty_midi
 import pytest
 from hypothesis import given, settings
+from strategies import canonical_note_lists, note_lists
 
 from midi_genres.notes import MidiReadError, Note, normalize, quantize, read_midi, write_midi
-from strategies import canonical_note_lists, note_lists
 
 
 def test_quantize_rounds_to_16ths_and_never_shrinks_to_zero():

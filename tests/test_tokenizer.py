@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import canonical_note_lists
 
 from midi_genres.notes import Note
 from midi_genres.tokenizer import BOS, EOS, PAD, EventTokenizer
-from strategies import canonical_note_lists
 
 TOK = EventTokenizer()
 
