@@ -21,7 +21,7 @@ class ModelConfig:
     n_heads: int = 4
     n_layers: int = 3
     d_ff: int = 256
-    dropout: float = 0.1
+    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_heads:

@@ -7,8 +7,8 @@ import os
 
 from midi_genres.atomic import atomic_path
 from midi_genres.dataset import load_stats
+from midi_genres.history import read_history
 from midi_genres.notes import read_midi, steps_to_seconds
-from midi_genres.train import read_history
 
 SUMMARY_COLUMNS = ["genre", "title", "group", "source", "pieces_train", "pieces_val", "tokens_train", "tokens_val",
                    "parameters", "steps", "final_train_loss", "final_val_loss", "sample_notes", "sample_seconds"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 
 from midi_genres.atomic import atomic_path
 from midi_genres.checkpoint import save_checkpoint
+from midi_genres.history import write_history
 from midi_genres.model import ModelConfig, MusicTransformer
 from midi_genres.tokenizer import EventTokenizer
 
@@ -38,7 +38,7 @@ class TrainConfig:
     eval_windows: int = 64
     log_interval: int = 50
     state_interval: int = 100  # steps between saves of the resumable training state
-    precision: str = "fp32"  # fp32 or bf16 (autocast; weights and optimiser stay fp32)
+    precision: str = "auto"  # auto, fp32 or bf16 (autocast; weights and optimiser stay fp32)
     device: str = "auto"
 
 
@@ -47,6 +47,16 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """``auto`` means bf16 autocast where the hardware computes bf16 natively (AVX-512 BF16/AMX CPUs, bf16 GPUs)."""
+    if name != "auto":
+        return name
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+    return "bf16" if native else "fp32"
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -120,8 +130,11 @@ def load_state(path: str | os.PathLike | None, run_id: str) -> dict | None:
 
 
 def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConfig, cfg: TrainConfig,
-          vocab: list[str], threads: int = 1, state_path: str | os.PathLike | None = None) -> tuple[dict, list[dict]]:
+          vocab: list[str], threads: int = 1, state_path: str | os.PathLike | None = None,
+          model: torch.nn.Module | None = None) -> tuple[dict, list[dict]]:
     """Train a model; return (checkpoint dict, history rows of step/lr/train_loss/val_loss/...).
+
+    ``model`` replaces the default ``MusicTransformer(model_cfg)`` (the benchmark trains its reference this way).
 
     With ``state_path``, the complete training state (weights, optimiser, step, history and every RNG state) is
     saved there every ``cfg.state_interval`` steps, and a run with the same data and config resumes from it,
@@ -129,11 +142,12 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
     """
     torch.set_num_threads(threads)
     device = resolve_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
     torch.manual_seed(cfg.seed)
-    model = MusicTransformer(model_cfg).to(device)
-    log.info("model: %d parameters (%d without embeddings), device %s, %d threads, %s",
-             model.num_parameters(), model.num_parameters(embeddings=False), device, torch.get_num_threads(),
-             cfg.precision)
+    model = (model or MusicTransformer(model_cfg)).to(device)
+    parameters = sum(p.numel() for p in model.parameters())
+    log.info("model: %d parameters, device %s, %d threads, %s", parameters, device, torch.get_num_threads(),
+             precision)
     stream = torch.from_numpy(train_tokens.astype(np.int64))
     block = min(model_cfg.max_len, len(stream) - 1)
     if block < 1:
@@ -156,7 +170,7 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
         first_step, history, recent = state["step"], state["history"], state["recent_losses"]
         elapsed_before = state["elapsed_s"]
         log.info("resuming from step %d of %d (state %s)", first_step, cfg.steps, state_path)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     started = time.perf_counter() - elapsed_before
     model.train()
     for step in range(first_step, cfg.steps):
@@ -199,27 +213,9 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
         "train_config": asdict(cfg),
         "vocab": list(vocab),
         "history": history,
-        "parameters": model.num_parameters(),
+        "parameters": parameters,
     }
     return checkpoint, history
-
-
-HISTORY_COLUMNS = ["step", "lr", "train_loss", "val_loss", "tokens", "elapsed_s", "parameters"]
-
-
-def write_history(history: list[dict], parameters: int, path: str | os.PathLike) -> None:
-    """Write the loss history as a TSV table (one row per evaluation), atomically."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=HISTORY_COLUMNS, delimiter="\t", lineterminator="\n")
-        writer.writeheader()
-        for row in history:
-            writer.writerow({**row, "parameters": parameters})
-
-
-def read_history(path: str | os.PathLike) -> list[dict]:
-    """Rows of a history table written by ``write_history``, with numbers parsed."""
-    with open(path, newline="") as fh:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh, delimiter="\t")]
 
 
 def train_genre(train_path: str, val_path: str, model_params: dict, train_params: dict, checkpoint_path: str,

@@ -1,0 +1,328 @@
+"""Performance benchmark of midi-genres: prints one table of absolute numbers and ratios, measured side by side.
+
+    python benchmarks/run.py                # everything (several minutes)
+    python benchmarks/run.py --quick        # fewer repetitions, no quality run, no corpus extraction
+
+Writes the table to benchmarks/results.md with a description of the machine. Not part of the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import json
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from midi_genres.model import ModelConfig, MusicTransformer
+from midi_genres.train import TrainConfig, train
+
+REPO = Path(__file__).resolve().parents[1]
+BATCH, BLOCK, VOCAB = 16, 256, 291
+
+
+class ReferenceTransformer(nn.Module):
+    """Plain PyTorch reference of identical shape: nn.TransformerEncoder, causal mask, norm-first, dropout 0.1."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.pos_emb = nn.Embedding(cfg.max_len, cfg.d_model)
+        layer = nn.TransformerEncoderLayer(cfg.d_model, cfg.n_heads, cfg.d_ff, dropout=0.1, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, cfg.n_layers, enable_nested_tensor=False)
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+        self.head = nn.Linear(cfg.d_model, cfg.vocab_size)
+
+    def forward(self, idx):
+        T = idx.shape[1]
+        mask = nn.Transformer.generate_square_subsequent_mask(T)
+        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T))
+        return self.head(self.ln_f(self.encoder(x, mask=mask, is_causal=True))), None
+
+
+def model_flops_per_token(cfg: ModelConfig, non_embedding_params: int) -> float:
+    """Training FLOPs per token: 6 x non-embedding parameters + attention 12 x layers x d_model x context."""
+    return 6 * non_embedding_params + 12 * cfg.n_layers * cfg.d_model * cfg.max_len
+
+
+def matmul_peak(threads: int, dtype: torch.dtype, n: int = 2048, reps: int = 9) -> float:
+    """Median FLOP/s of a large square matmul."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / statistics.median(times)
+
+
+def step_time(variant: str, threads: int, steps: int) -> float:
+    """Median seconds per training step (batch 16 x 256 tokens) of one variant."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    dropout = 0.0 if "nodrop" in variant else 0.1
+    cfg = ModelConfig(dropout=dropout)
+    model = ReferenceTransformer(cfg) if variant == "reference" else MusicTransformer(cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randint(0, VOCAB, (BATCH, BLOCK + 1))
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled="bf16" in variant)
+
+    def one_step():
+        with autocast:
+            logits, _ = model(x[:, :-1])
+        loss = F.cross_entropy(logits.float().reshape(-1, VOCAB), x[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        one_step()
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        one_step()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _parallel_worker(args):
+    variant, steps = args
+    return step_time(variant, 1, steps)
+
+
+def parallel_throughput(variant: str, steps: int) -> float:
+    """Tokens/s of two 1-thread training processes running at once (two genre jobs on two cores)."""
+    with mp.get_context("spawn").Pool(2) as pool:
+        per_step = pool.map(_parallel_worker, [(variant, steps)] * 2)
+    return sum(BATCH * BLOCK / s for s in per_step)
+
+
+def quality(genre: str, steps: int, threads: int) -> dict[str, float]:
+    """Final validation loss of the reference and of the default fast path after the same steps, same loop."""
+    from midi_genres.tokenizer import EventTokenizer
+
+    train_tokens = np.load(REPO / f"data/tokens/{genre}.npy")
+    val_tokens = np.load(REPO / f"data/tokens/{genre}.val.npy")
+    fast_model, fast_train = default_settings()
+    cfg = TrainConfig(**{**fast_train, "steps": steps, "eval_interval": steps, "log_interval": steps})
+    names = EventTokenizer().names
+    _, fast = train(train_tokens, val_tokens, ModelConfig(**fast_model), cfg, names, threads=threads)
+    torch.manual_seed(cfg.seed)
+    reference_cfg = TrainConfig(**{**cfg.__dict__, "precision": "fp32"})
+    _, ref = train(train_tokens, val_tokens, ModelConfig(), reference_cfg, names, threads=threads,
+                   model=ReferenceTransformer(ModelConfig()))
+    return {"fast": fast[-1]["val_loss"], "reference": ref[-1]["val_loss"]}
+
+
+def default_settings() -> tuple[dict, dict]:
+    """The model and train sections of config.yaml (what the workflow really runs)."""
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    return cfg["model"], cfg["train"]
+
+
+def sampling(genres: list[str]) -> list[tuple[str, float, float, int]]:
+    """Per genre: seconds to sample 30 s of music with and without the KV cache (same tokens), and the token count."""
+    import yaml
+
+    from midi_genres.checkpoint import load_checkpoint
+    from midi_genres.notes import seconds_to_steps
+    from midi_genres.sample import SampleConfig, generate
+    from midi_genres.tokenizer import EventTokenizer
+
+    torch.set_num_threads(1)
+    sources = yaml.safe_load((REPO / "config.yaml").read_text())["sources"]
+    tok = EventTokenizer()
+    rows = []
+    for genre in genres:
+        model, _ = load_checkpoint(REPO / f"results/checkpoints/{genre}.pt", vocab=tok.names)
+        cfg = SampleConfig()
+        steps = seconds_to_steps(cfg.seconds, sources[genre]["tempo"])
+        t = time.perf_counter()
+        cached = generate(model, tok, steps, cfg, use_cache=True)
+        t_cache = time.perf_counter() - t
+        t = time.perf_counter()
+        plain = generate(model, tok, steps, cfg, use_cache=False)
+        t_plain = time.perf_counter() - t
+        assert cached == plain, f"{genre}: cached and uncached sampling differ"
+        rows.append((genre, t_cache, t_plain, len(cached)))
+    return rows
+
+
+def extraction() -> list[tuple[str, float, int]]:
+    """Wall seconds and pieces for extracting each music21 collection with 2 workers (cold process each)."""
+    from midi_genres.corpus import COLLECTIONS
+
+    rows = []
+    for name in COLLECTIONS:
+        code = ("import sys; from midi_genres.corpus import extract_collection; from midi_genres.midi_folder import "
+                f"Piece; print(sum(isinstance(p, Piece) for p in extract_collection({name!r}, workers=2)))")
+        t = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        rows.append((name, time.perf_counter() - t, int(out.split()[-1])))
+    return rows
+
+
+def heavy_imports() -> dict[str, list[str]]:
+    """Which heavy libraries each workflow script's imports pull in (a job should pay only for what it uses)."""
+    result = {}
+    for script in sorted((REPO / "workflow_scripts").glob("*.py")):
+        imports = [line for line in script.read_text().splitlines() if line.startswith(("import ", "from "))]
+        probe = "import sys; print([m for m in ('torch', 'music21', 'matplotlib') if m in sys.modules])"
+        code = "\n".join([*imports, probe])
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        result[script.stem] = eval(out)  # a printed list of strings
+    return result
+
+
+def dry_run_seconds(reps: int = 3) -> float:
+    """Median wall seconds of `snakemake -n` on the current results tree."""
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "snakemake", "-n", "--quiet"], cwd=REPO, capture_output=True, check=True)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def job_benchmarks() -> dict[str, list[tuple[str, float, float]]]:
+    """Per rule: (genre, wall seconds, peak RSS MiB) from the workflow's benchmark files."""
+    stages: dict[str, list] = {}
+    for path in sorted(glob.glob(str(REPO / "logs/*/*.benchmark.tsv"))):
+        rule, genre = Path(path).parent.name, Path(path).name.split(".")[0]
+        with open(path) as fh:
+            row = next(csv.DictReader(fh, delimiter="\t"))
+        rss = float(row["max_rss"]) if row["max_rss"] not in ("-", "NA", "") else float("nan")
+        stages.setdefault(rule, []).append((genre, float(row["s"]), rss))
+    return stages
+
+
+def machine() -> str:
+    """A one-line description of this machine."""
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    flags = open("/proc/cpuinfo").read()
+    isa = [f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    return (f"{cpu}, {os.cpu_count()} logical CPUs ({', '.join(isa)}), Python {platform.python_version()}, "
+            f"torch {torch.__version__}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions; skip quality and extraction")
+    parser.add_argument("--quality-genre", default="bach")
+    parser.add_argument("--quality-steps", type=int, default=1200)
+    args = parser.parse_args()
+    reps = 8 if args.quick else 20
+    lines = [f"Machine: {machine()}", ""]
+
+    def emit(text=""):
+        print(text, flush=True)
+        lines.append(text)
+
+    peaks = {(t, d): matmul_peak(t, d) for t in (1, 2) for d in (torch.float32, torch.bfloat16)}
+    emit("## Matmul peak (2048x2048, median)")
+    emit("| threads | fp32 GFLOP/s | bf16 GFLOP/s |")
+    emit("|---|---|---|")
+    for t in (1, 2):
+        emit(f"| {t} | {peaks[t, torch.float32] / 1e9:.0f} | {peaks[t, torch.bfloat16] / 1e9:.0f} |")
+
+    cfg = ModelConfig()
+    flops = model_flops_per_token(cfg, MusicTransformer(cfg).num_parameters(embeddings=False))
+    emit("")
+    emit(f"## Training throughput (batch {BATCH} x {BLOCK} tokens, median of {reps} steps; "
+         f"{flops / 1e6:.2f} MFLOP/token)")
+    emit("| variant | threads | ms/step | tokens/s | vs reference | % fp32 peak | % bf16 peak |")
+    emit("|---|---|---|---|---|---|---|")
+    variants = ["reference", "ours fp32", "ours fp32 nodrop", "ours bf16 nodrop"]
+    for threads in (2, 1):
+        ref_rate = None
+        for variant in variants:
+            sec = step_time(variant, threads, reps)
+            rate = BATCH * BLOCK / sec
+            ref_rate = ref_rate or rate
+            achieved = rate * flops
+            emit(f"| {variant} | {threads} | {sec * 1000:.0f} | {rate:,.0f} | {rate / ref_rate:.2f}x | "
+                 f"{100 * achieved / peaks[threads, torch.float32]:.0f}% | "
+                 f"{100 * achieved / peaks[threads, torch.bfloat16]:.0f}% |")
+    model_cfg, train_cfg = default_settings()
+    fast = "ours bf16 nodrop" if train_cfg["precision"] == "bf16" and model_cfg["dropout"] == 0 else "ours fp32"
+    single = BATCH * BLOCK / step_time(fast, 2, reps)
+    double = parallel_throughput(fast, reps)
+    emit("")
+    emit(f"## Two genres at once ({fast}): one 2-thread job vs two 1-thread jobs in parallel")
+    emit("| layout | total tokens/s | ratio |")
+    emit("|---|---|---|")
+    emit(f"| 1 job x 2 threads | {single:,.0f} | 1.00x |")
+    emit(f"| 2 jobs x 1 thread | {double:,.0f} | {double / single:.2f}x |")
+
+    if not args.quick and (REPO / f"data/tokens/{args.quality_genre}.npy").exists():
+        q = quality(args.quality_genre, args.quality_steps, threads=2)
+        emit("")
+        emit(f"## Quality guard: validation loss after {args.quality_steps} steps on {args.quality_genre}")
+        emit("| path | val loss (nats/token) |")
+        emit("|---|---|")
+        emit(f"| reference (nn.TransformerEncoder, fp32, dropout 0.1) | {q['reference']:.4f} |")
+        emit(f"| default fast path ({train_cfg['precision']}, dropout {model_cfg['dropout']}) | {q['fast']:.4f} |")
+
+    genres = sorted(Path(p).stem for p in glob.glob(str(REPO / "results/checkpoints/*.pt")))
+    if genres:
+        emit("")
+        emit("## Sampling 30 s from [BOS] (1 thread; identical tokens with and without the cache)")
+        emit("| genre | tokens | KV cache s | no cache s | speed-up |")
+        emit("|---|---|---|---|---|")
+        rows = sampling(genres)
+        for genre, t_cache, t_plain, n in rows:
+            emit(f"| {genre} | {n} | {t_cache:.2f} | {t_plain:.2f} | {t_plain / t_cache:.1f}x |")
+        emit(f"| median | | {statistics.median(r[1] for r in rows):.2f} | "
+             f"{statistics.median(r[2] for r in rows):.2f} | "
+             f"{statistics.median(r[2] / r[1] for r in rows):.1f}x |")
+
+    if not args.quick:
+        emit("")
+        emit("## Corpus extraction (cold process, 2 workers)")
+        emit("| collection | pieces | wall s |")
+        emit("|---|---|---|")
+        rows = extraction()
+        for name, sec, n in rows:
+            emit(f"| {name} | {n} | {sec:.1f} |")
+        emit(f"| all seven (sequential) | {sum(r[2] for r in rows)} | {sum(r[1] for r in rows):.1f} |")
+
+    emit("")
+    emit("## Overhead")
+    if (REPO / "results/summary.tsv").exists():
+        emit(f"- `snakemake -n` on the complete results tree: {dry_run_seconds():.2f} s (median of 3)")
+    for script, mods in heavy_imports().items():
+        emit(f"- `{script}` imports: {', '.join(mods) or 'none of torch/music21/matplotlib'}")
+
+    stages = job_benchmarks()
+    if stages:
+        emit("")
+        emit("## Workflow jobs (from logs/*/*.benchmark.tsv of the last run)")
+        emit("| rule | jobs | total s | max s | max peak RSS MiB |")
+        emit("|---|---|---|---|---|")
+        for rule, rows in stages.items():
+            emit(f"| {rule} | {len(rows)} | {sum(r[1] for r in rows):.0f} | {max(r[1] for r in rows):.0f} | "
+                 f"{max(r[2] for r in rows):.0f} |")
+    (REPO / "benchmarks/results.md").write_text("# Benchmark results\n\n" + "\n".join(lines) + "\n")
+    print(json.dumps({"written": "benchmarks/results.md"}))
+
+
+if __name__ == "__main__":
+    main()
