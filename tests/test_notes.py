@@ -1,6 +1,7 @@
 import pretty_midi
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import canonical_note_lists, note_lists
 
 from midi_genres.notes import MidiReadError, Note, normalize, quantize, read_midi, write_midi
@@ -85,3 +86,26 @@ def test_write_midi_is_atomic(tmp_path):
     with pytest.raises(ValueError):
         write_midi(path, [Note(60, 0, 4)], tempo_bpm=-5)
     assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=400), header=st.booleans())
+def test_read_midi_survives_fuzzed_bytes_with_one_clean_exception_type(tmp_path_factory, data, header):
+    path = tmp_path_factory.mktemp("fuzz") / "f.mid"
+    path.write_bytes((b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x00\x60MTrk" if header else b"") + data)
+    try:
+        notes = read_midi(path)
+    except MidiReadError:
+        return
+    assert notes == normalize(notes)
+
+
+def test_read_midi_survives_truncation_of_a_real_file(tmp_path):
+    write_midi(tmp_path / "ok.mid", [Note(60 + i % 12, i, i + 2) for i in range(50)], 120)
+    data = (tmp_path / "ok.mid").read_bytes()
+    for cut in range(0, len(data), 7):
+        (tmp_path / "cut.mid").write_bytes(data[:cut])
+        try:
+            read_midi(tmp_path / "cut.mid")
+        except MidiReadError:
+            pass
