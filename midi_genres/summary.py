@@ -20,6 +20,8 @@ def describe_source(source: dict) -> str:
         return f"music21:{source['collection']}"
     return f"synthetic:{source['generator']}"
 
+    if source["kind"] == "midi_dir":
+        return f"midi_dir:{source['path']}"
 
 def summary_row(genre: str, source: dict, stats_path: str, history_path: str, sample_path: str) -> dict:
     """One genre's line of the summary table."""

@@ -3,6 +3,7 @@
 
 import re
 
+from midi_genres.midi_dir import DEFAULT_MIN_NOTES, find_midi_files
 from midi_genres.synth import DRUM_GENERATORS
 
 
@@ -45,6 +46,23 @@ def source(genre):
 def max_pieces(genre):
     """Piece cap for a genre: its own max_pieces, else corpus.max_pieces."""
     return source(genre).get("max_pieces", config["corpus"]["max_pieces"])
+
+
+def midi_dir_files(genre):
+    """The MIDI files in a midi_dir genre's folder: its import rule's input, so an added, removed or edited
+    file reruns the genre. A missing folder stops the run here, naming it."""
+    try:
+        return [str(p) for p in find_midi_files(source(genre)["path"])]
+    except FileNotFoundError as exc:
+        raise ValueError(f"genre {genre!r} (kind: midi_dir): {exc}") from None
+
+
+def _check_midi_dirs():
+    for genre in genres_of_kind("midi_dir"):
+        midi_dir_files(genre)
+
+
+_check_midi_dirs()
 
 
 def section(name, genre):

@@ -1,4 +1,4 @@
-# Stage 1: each genre's pieces as MIDI files plus a manifest, from music21 or a synthetic generator.
+# Stage 1: each genre's pieces as MIDI files plus a manifest, from music21, a synthetic generator or a MIDI folder.
 
 
 rule extract_corpus:
@@ -47,3 +47,29 @@ rule synthesize:
         "../envs/midi-genres.yaml"
     script:
         "../workflow_scripts/synthesize.py"
+
+
+rule import_midi_dir:
+    input:
+        files=lambda wc: midi_dir_files(wc.genre),
+    output:
+        midi=directory("data/midi/{genre}"),
+        manifest="data/midi/{genre}.manifest.tsv",
+    wildcard_constraints:
+        genre=one_of(genres_of_kind("midi_dir")),
+    params:
+        folder=lambda wc: source(wc.genre)["path"],
+        keep_drums=lambda wc: source(wc.genre).get("keep_drums", True),
+        max_pieces=lambda wc: max_pieces(wc.genre),
+        min_notes=lambda wc: source(wc.genre).get("min_notes", DEFAULT_MIN_NOTES),
+    log:
+        "logs/import_midi_dir/{genre}.log",
+    benchmark:
+        "logs/import_midi_dir/{genre}.benchmark.tsv"
+    resources:
+        mem_mb=1500,
+        runtime=20,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/import_midi_dir.py"
