@@ -18,6 +18,7 @@ include: "rules/tokenize.smk"
 include: "rules/train.smk"
 include: "rules/sample.smk"
 include: "rules/plots.smk"
+include: "rules/analysis.smk"
 
 
 rule all:

@@ -191,3 +191,87 @@ def render_comparison(panels: Iterable[tuple[str, Sequence[Panel]]], path: str |
         layout.panel_titles.append([ax.get_title() for ax in row.axes if ax.get_visible()])
         layout.hidden += sum(not ax.get_visible() for ax in row.axes)
     return layout
+
+
+@dataclass
+class Heatmap:
+    """One annotated matrix for ``render_heatmaps``; NaN cells are drawn grey and annotated NA."""
+
+    values: Sequence[Sequence[float]]
+    row_labels: Sequence[str]
+    col_labels: Sequence[str]
+    title: str = ""
+    xlabel: str = ""
+    ylabel: str = ""
+    colorbar: str = ""
+    fmt: str = "{:.2f}"
+    cmap: str = "viridis"
+    log_scale: bool = False
+    vmin: float | None = None
+    vmax: float | None = None
+    mark_diagonal: bool = False  # outline the cells (i, i)
+
+
+HEATMAP_CELL_PX = (62, 34)  # render_heatmaps: one cell
+HEATMAP_MARGIN_PX = (260, 200)  # render_heatmaps: labels, colour bar and titles around one matrix
+HEATMAP_MIN_WIDTH_PX = 700  # room for the figure title above a small matrix
+
+
+def draw_heatmap(ax: Axes, heatmap: Heatmap):
+    """Draw one annotated heatmap on ``ax``; return its image (for a colour bar)."""
+    import matplotlib
+    import numpy as np
+    from matplotlib.colors import LogNorm, Normalize
+    from matplotlib.patches import Rectangle
+
+    values = np.asarray(heatmap.values, dtype=float)
+    finite = values[np.isfinite(values) & ((values > 0) | (not heatmap.log_scale))]
+    lo = heatmap.vmin if heatmap.vmin is not None else (finite.min() if finite.size else 0.0)
+    hi = heatmap.vmax if heatmap.vmax is not None else (finite.max() if finite.size else 1.0)
+    hi = max(hi, lo * 1.01 if heatmap.log_scale else lo + 1e-9)
+    norm = LogNorm(lo, hi) if heatmap.log_scale and lo > 0 else Normalize(lo, hi)
+    cmap = matplotlib.colormaps[heatmap.cmap].with_extremes(bad="0.85")
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
+    for (i, j), v in np.ndenumerate(values):
+        if not np.isfinite(v):
+            ax.text(j, i, "NA", ha="center", va="center", fontsize=7, color="0.4")
+            continue
+        r, g, b, _ = cmap(norm(v))
+        ax.text(j, i, heatmap.fmt.format(v), ha="center", va="center", fontsize=7,
+                color="black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white")
+    if heatmap.mark_diagonal:
+        for i in range(min(values.shape)):
+            ax.add_patch(Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
+    ax.set_xticks(range(values.shape[1]), list(heatmap.col_labels), rotation=45, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(values.shape[0]), list(heatmap.row_labels))
+    ax.set_xlabel(heatmap.xlabel)
+    ax.set_ylabel(heatmap.ylabel)
+    if heatmap.title:
+        ax.set_title(heatmap.title)
+    return image
+
+
+def render_heatmaps(heatmaps: Sequence[Heatmap], path: str | os.PathLike, title: str | None = None) -> None:
+    """Save annotated heatmaps side by side (each with its colour bar) as one PNG, atomically."""
+    import matplotlib
+    import numpy as np
+    from matplotlib.ticker import FuncFormatter
+
+    if not heatmaps:
+        raise ValueError("render_heatmaps needs at least one heatmap")
+    shapes = [np.shape(h.values) for h in heatmaps]
+    width = max(HEATMAP_MIN_WIDTH_PX, sum(HEATMAP_MARGIN_PX[0] + HEATMAP_CELL_PX[0] * cols for _, cols in shapes))
+    height = HEATMAP_MARGIN_PX[1] + HEATMAP_CELL_PX[1] * max(rows for rows, _ in shapes)
+    with matplotlib.rc_context({"font.size": 8, "axes.titlesize": 9}):
+        fig = _new_figure((width, height), layout="constrained")
+        if title:
+            fig.suptitle(title, fontsize=11, fontweight="bold")
+        axes = fig.subplots(1, len(heatmaps), squeeze=False, width_ratios=[cols + 3 for _, cols in shapes])[0]
+        for ax, heatmap in zip(axes, heatmaps):
+            image = draw_heatmap(ax, heatmap)
+            bar = fig.colorbar(image, ax=ax, label=heatmap.colorbar, shrink=0.8)
+            if heatmap.log_scale:  # plain numbers (20, 30) rather than 2 x 10^1
+                plain = FuncFormatter(lambda v, _: f"{v:g}")
+                bar.ax.yaxis.set_major_formatter(plain)
+                bar.ax.yaxis.set_minor_formatter(plain)
+        _save_png(fig, path)

@@ -102,3 +102,47 @@ def sample_genre(checkpoint_path: str | os.PathLike, midi_path: str | os.PathLik
     notes, report = tokenizer.decode_with_report(tokens)
     log.info("%d tokens -> %d notes; grammar: %s", len(tokens), len(notes), report)
     write_midi(midi_path, notes, tempo_bpm, drums=drums)
+
+
+BATCH_COLUMNS = ["sample", "seed", "tokens", "notes", "seconds", "orphan_note_offs", "unclosed_notes",
+                 "retriggered_notes", "empty_notes", "special_tokens", "malformed", "malformed_rate"]
+
+
+def sample_batch(checkpoint_path: str | os.PathLike, tokens_path: str | os.PathLike, table_path: str | os.PathLike,
+                 sample_params: dict, tempo_bpm: float, n_samples: int, threads: int = 1) -> list[dict]:
+    """The sample_batch rule: ``n_samples`` raw samples (seeds ``seed``, ``seed + 1``, ...) as one token stream.
+
+    The stream is BOS ... EOS per sample, like the training streams. The table gives each sample's grammar
+    errors: ``malformed`` counts orphan note-offs, re-triggers, empty notes and stray special tokens, per generated
+    token in ``malformed_rate``; notes still sounding when the time runs out (``unclosed_notes``) are the cut's doing,
+    not the model's, and are not counted as malformed.
+    """
+    from dataclasses import asdict, replace
+
+    import numpy as np
+
+    from midi_genres.atomic import atomic_path
+    from midi_genres.notes import steps_to_seconds
+    from midi_genres.summary import write_table
+
+    torch.set_num_threads(threads)
+    tokenizer = EventTokenizer()
+    model, _ = load_checkpoint(checkpoint_path, vocab=tokenizer.names)
+    base = SampleConfig(**sample_params)
+    streams, rows = [], []
+    for i in range(n_samples):
+        cfg = replace(base, seed=base.seed + i)
+        tokens = generate(model, tokenizer, seconds_to_steps(cfg.seconds, tempo_bpm), cfg)
+        notes, report = tokenizer.decode_with_report(tokens)
+        malformed = report.malformed - report.unclosed_notes
+        rows.append({"sample": i, "seed": cfg.seed, "tokens": len(tokens), "notes": len(notes),
+                     "seconds": round(steps_to_seconds(int(tokenizer.shift_steps[tokens].sum()), tempo_bpm), 2),
+                     **asdict(report), "malformed": malformed,
+                     "malformed_rate": round(malformed / max(1, len(tokens) - 1), 5)})
+        streams.append(np.asarray([*tokens, EOS], dtype=np.uint16))
+        log.info("sample %d/%d (seed %d): %d tokens -> %d notes; grammar: %s", i + 1, n_samples, cfg.seed,
+                 len(tokens), len(notes), report)
+    with atomic_path(tokens_path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, np.concatenate(streams))
+    write_table(rows, BATCH_COLUMNS, table_path)
+    return rows

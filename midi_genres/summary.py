@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 
+from midi_genres.analysis import ANALYSIS_COLUMNS, analysis_rows
 from midi_genres.atomic import atomic_path
 from midi_genres.dataset import load_stats
 from midi_genres.history import read_history
@@ -12,6 +13,7 @@ from midi_genres.notes import read_midi, steps_to_seconds
 
 SUMMARY_COLUMNS = ["genre", "title", "group", "source", "pieces_train", "pieces_val", "tokens_train", "tokens_val",
                    "parameters", "steps", "final_train_loss", "final_val_loss", "sample_notes", "sample_seconds"]
+SUMMARY_COLUMNS += ANALYSIS_COLUMNS  # held-out likelihood, feature overlap, memorisation, grammar (analysis.py)
 
 
 def describe_source(source: dict) -> str:
@@ -45,9 +47,19 @@ def write_table(rows: list[dict], columns: list[str], path: str | os.PathLike) -
         writer.writerows(rows)
 
 
+def read_table(path: str | os.PathLike) -> list[dict]:
+    """Rows of a tab-separated table written by ``write_table``, as strings."""
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
 def aggregate_comparison(genres: list[str], sources: dict, drums: dict, stats: list[str], histories: list[str],
-                         samples: list[str], figure_path: str, summary_path: str, seconds: float = 30.0) -> None:
-    """The aggregate rule: every genre's sample side by side (grouped) and the summary table."""
+                         samples: list[str], figure_path: str, summary_path: str, seconds: float = 30.0,
+                         analysis: dict | None = None) -> None:
+    """The aggregate rule: every genre's sample side by side (grouped) and the summary table.
+
+    ``analysis`` holds the keyword arguments of ``analysis.analysis_rows`` but ``genres`` (the analysis columns).
+    """
     from midi_genres.plots import load_panel, render_comparison
 
     groups: dict[str, list] = {}
@@ -57,4 +69,6 @@ def aggregate_comparison(genres: list[str], sources: dict, drums: dict, stats: l
             load_panel(sample, genre, src.get("title", genre), src["tempo"], drums=drums[genre]))
     render_comparison(list(groups.items()), figure_path, seconds=seconds)
     rows = [summary_row(g, sources[g], s, h, m) for g, s, h, m in zip(genres, stats, histories, samples)]
+    for row, extra in zip(rows, analysis_rows(genres, **analysis) if analysis else []):
+        row.update(extra)
     write_table(rows, SUMMARY_COLUMNS, summary_path)

@@ -80,4 +80,8 @@ def all_outputs():
     return expand("results/pianorolls/{genre}.png", genre=GENRES) + [
         "results/comparison.png",
         "results/summary.tsv",
+        "results/cross_genre.tsv",
+        "results/cross_genre.png",
+        "results/metrics.tsv",
+        "results/metrics.png",
     ]

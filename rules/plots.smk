@@ -27,6 +27,10 @@ rule aggregate_comparison:
         samples=expand("results/samples/{genre}.mid", genre=GENRES),
         stats=expand("data/tokens/{genre}.stats.json", genre=GENRES),
         histories=expand("results/train/{genre}.tsv", genre=GENRES),
+        evals=expand("results/eval/{genre}.tsv", genre=GENRES),
+        metrics=expand("results/metrics/{genre}.tsv", genre=GENRES),
+        memorisation=expand("results/memorisation/{genre}.tsv", genre=GENRES),
+        batches=expand("results/samples_batch/{genre}.tsv", genre=GENRES),
     output:
         figure="results/comparison.png",
         summary="results/summary.tsv",
@@ -35,6 +39,7 @@ rule aggregate_comparison:
         sources={g: source(g) for g in GENRES},
         drums={g: is_drums(g) for g in GENRES},
         seconds=config["sample"]["seconds"],
+        memorised_share=config["metrics"]["memorised_share"],
     log:
         "logs/aggregate_comparison/all.log",
     resources:

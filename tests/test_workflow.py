@@ -24,6 +24,7 @@ def tiny_config():
         cfg["sources"][name]["pieces"] = 12
     cfg["train"].update(steps=30, batch_size=4, eval_interval=10, eval_windows=4, warmup_steps=5)
     cfg["sample"]["seconds"] = 6
+    cfg["metrics"].update(samples=3, corpus_pieces=50)
     return cfg
 
 
@@ -84,6 +85,41 @@ def test_every_output_exists_and_is_sound(run):
     assert [r["genre"] for r in rows] == GENRES
     assert all(int(r["pieces_train"]) >= 1 and float(r["final_val_loss"]) > 0 for r in rows)
     assert all(int(r["sample_notes"]) > 0 for r in rows)
+    check_analysis_outputs(run, rows)
+
+
+def check_analysis_outputs(run, summary):
+    """What each model learned (rules/analysis.smk): cross-genre matrix, musical statistics, memorisation, grammar."""
+    from midi_genres.metrics import FEATURES
+    from midi_genres.tokenizer import BOS, EOS
+
+    def table(rel):
+        return list(csv.DictReader(open(run / rel), delimiter="\t"))
+
+    matrix = table("results/cross_genre.tsv")
+    assert [r["model"] for r in matrix] == GENRES and all(0 < float(r[g]) < 1e4 for r in matrix for g in GENRES)
+    assert (run / "results/cross_genre.png").read_bytes()[:4] == b"\x89PNG"
+    for genre in GENRES:
+        evals = table(f"results/eval/{genre}.tsv")
+        assert [(r["model"], r["data"]) for r in evals] == [(genre, g) for g in GENRES]
+        assert all(float(r["bits_per_token"]) > 0 and int(r["notes"]) > 0 for r in evals)
+        batch = np.load(run / f"results/samples_batch/{genre}.npy")
+        assert (batch == BOS).sum() == (batch == EOS).sum() == 3 and batch[0] == BOS and batch[-1] == EOS
+        assert [r["seed"] for r in table(f"results/samples_batch/{genre}.tsv")] == ["0", "1", "2"]
+        copies = table(f"results/memorisation/{genre}.tsv")
+        assert [r["set"] for r in copies][:3] == ["sample"] * 3 and copies[-1]["set"] == "heldout"
+        assert (run / f"logs/evaluate_model/{genre}.benchmark.tsv").exists()
+    metrics = table("results/metrics.tsv")
+    assert [(r["genre"], r["feature"]) for r in metrics] == [(g, f.name) for g in GENRES for f in FEATURES]
+    for r in metrics:
+        tonal_drums = r["genre"] == "rap" and next(f for f in FEATURES if f.name == r["feature"]).tonal
+        assert (r["applies"] == "no") == tonal_drums and (r["overlap"] == "NA" or not tonal_drums), r
+        assert r["overlap"] == "NA" or 0 <= float(r["overlap"]) <= 1
+    assert (run / "results/metrics.png").read_bytes()[:4] == b"\x89PNG"
+    for r in summary:
+        assert 0 < float(r["bits_per_note"]) == float(next(m for m in matrix if m["model"] == r["genre"])[r["genre"]])
+        assert float(r["bits_per_second"]) > 0 and 0 <= float(r["malformed_rate"]) <= 1
+        assert r["memorised"] in ("yes", "no") and int(r["longest_copy_notes"]) >= 0
 
 
 @pytest.mark.slow
@@ -91,12 +127,16 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
     assert "Nothing to be done" in snakemake(run, "-n").stdout + snakemake(run, "-n").stderr
     cfg = tiny_config()
     cfg["overrides"] = {"rap": {"sample": {"temperature": 1.1}}}
+    analysis = {"sample_batch": {"rap"}, "musical_metrics": {"rap"}, "memorisation": {"rap"},
+                "aggregate_metrics": set()}
     assert planned_jobs(run, cfg) == {"sample": {"rap"}, "render_pianoroll": {"rap"}, "aggregate_comparison": set(),
-                                      "all": set()}
+                                      "all": set(), **analysis}
     (run / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
     (run / "data/tokens/bach.npy").unlink()
+    analysis = {"evaluate_model": set(GENRES), "aggregate_cross_genre": set(), "sample_batch": {"bach"},
+                "musical_metrics": {"bach"}, "memorisation": {"bach"}, "aggregate_metrics": set()}
     assert planned_jobs(run) == {"tokenize": {"bach"}, "train": {"bach"}, "sample": {"bach"},
-                                 "render_pianoroll": {"bach"}, "aggregate_comparison": set(), "all": set()}
+                                 "render_pianoroll": {"bach"}, "aggregate_comparison": set(), "all": set(), **analysis}
 
 
 @pytest.mark.slow

@@ -1,0 +1,139 @@
+"""Held-out likelihood: a model on validation token streams, in bits per token, per note and per second.
+
+The whole stream is scored, deterministically, each token once: windows of ``max_len`` input tokens start every
+``max_len // 2`` tokens (the last window ends at the stream's end), the first window scores all its targets and
+every later window scores only the targets the previous windows did not reach. So every token after the first
+is predicted exactly once, with at least ``max_len // 2`` tokens of context once past the first window: the
+context that sampling's sliding window gives. Bits per note divides the stream's total bits by its notes (a
+token-count-free unit that can be compared across genres); bits per second divides by the seconds of music at
+the data genre's tempo.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from midi_genres.model import MusicTransformer
+
+log = logging.getLogger(__name__)
+
+EVAL_COLUMNS = ["model", "data", "tokens", "notes", "seconds", "bits", "bits_per_token", "bits_per_note",
+                "bits_per_second"]
+
+
+def scored_windows(n_tokens: int, max_len: int) -> list[tuple[int, int]]:
+    """(start, first scored target offset) of each window of ``max_len`` inputs over an ``n_tokens`` stream.
+
+    Window ``start`` predicts targets ``start + 1 .. start + max_len``; offsets below the returned one were
+    scored by an earlier window.
+    """
+    length = min(max_len, n_tokens - 1)
+    if length < 1:
+        return []
+    last = n_tokens - 1 - length
+    starts = list(range(0, last, max(1, max_len // 2))) + [last]
+    plan, covered = [], 0  # targets 1..covered are scored
+    for start in starts:
+        plan.append((start, covered - start))
+        covered = start + length
+    return [(s, max(0, o)) for s, o in plan]
+
+
+@torch.no_grad()
+def token_nll(model: MusicTransformer, stream: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """Next-token negative log-likelihood (nats) of tokens 1..n-1 of ``stream``, each scored once (eval mode)."""
+    model.eval()
+    device = next(model.parameters()).device
+    tokens = torch.from_numpy(np.asarray(stream, dtype=np.int64))
+    plan = scored_windows(len(tokens), model.cfg.max_len)
+    out = np.full(max(len(tokens) - 1, 0), np.nan)
+    if not plan:
+        return out
+    length = min(model.cfg.max_len, len(tokens) - 1)
+    offsets = torch.arange(length + 1)
+    for i in range(0, len(plan), batch_size):
+        chunk = plan[i:i + batch_size]
+        windows = tokens[torch.tensor([s for s, _ in chunk])[:, None] + offsets].to(device)
+        logits, _ = model(windows[:, :-1])
+        nll = F.cross_entropy(logits.transpose(1, 2).float(), windows[:, 1:], reduction="none").cpu().double()
+        for row, (start, first) in zip(nll.numpy(), chunk):
+            out[start + first:start + length] = row[first:]
+    return out
+
+
+def likelihood_row(model: MusicTransformer, stream: np.ndarray, notes: int, seconds: float) -> dict:
+    """Total bits of a stream and bits per token / note / second (``EVAL_COLUMNS`` without the names)."""
+    nll = token_nll(model, stream)
+    bits = float(nll.sum() / math.log(2))
+
+    def per(x):
+        return round(bits / x, 4) if x else math.nan
+
+    return {"tokens": len(nll), "notes": notes, "seconds": round(seconds, 3), "bits": round(bits, 1),
+            "bits_per_token": per(len(nll)), "bits_per_note": per(notes), "bits_per_second": per(seconds)}
+
+
+def evaluate_model(checkpoint_path: str | os.PathLike, model_genre: str, genres: Sequence[str],
+                   val_paths: Sequence[str], stats_paths: Sequence[str], tempos: dict, table_path: str | os.PathLike,
+                   threads: int = 1) -> list[dict]:
+    """The evaluate_model rule: one genre's model on every genre's validation stream, as a table."""
+    from midi_genres.checkpoint import load_checkpoint
+    from midi_genres.dataset import load_stats
+    from midi_genres.notes import steps_to_seconds
+    from midi_genres.summary import write_table
+    from midi_genres.tokenizer import EventTokenizer
+
+    torch.set_num_threads(threads)
+    model, _ = load_checkpoint(checkpoint_path, vocab=EventTokenizer().names)
+    rows, started = [], time.perf_counter()
+    for k, (data, val_path, stats_path) in enumerate(zip(genres, val_paths, stats_paths), start=1):
+        stats = load_stats(stats_path)
+        row = {"model": model_genre, "data": data, **likelihood_row(
+            model, np.load(val_path), stats.notes_val, steps_to_seconds(stats.steps_val, tempos[data]))}
+        rows.append(row)
+        elapsed = time.perf_counter() - started
+        log.info("%d/%d %s on %s: %.3f bits/token, %.3f bits/note, %.2f bits/s | %.1f s elapsed, ETA %.0f s", k,
+                 len(genres), model_genre, data, row["bits_per_token"], row["bits_per_note"], row["bits_per_second"],
+                 elapsed, elapsed / k * (len(genres) - k))
+    write_table(rows, EVAL_COLUMNS, table_path)
+    return rows
+
+
+def cross_genre_matrix(genres: Sequence[str], table_paths: Sequence[str], column: str = "bits_per_note") -> np.ndarray:
+    """(model, data) matrix of one column of the evaluate_model tables, in ``genres`` order (NaN if missing)."""
+    from midi_genres.summary import read_table
+
+    matrix = np.full((len(genres), len(genres)), np.nan)
+    where = {g: i for i, g in enumerate(genres)}
+    for path in table_paths:
+        for row in read_table(path):
+            if row["model"] in where and row["data"] in where:
+                matrix[where[row["model"]], where[row["data"]]] = float(row[column])
+    return matrix
+
+
+def aggregate_cross_genre(genres: Sequence[str], titles: dict, table_paths: Sequence[str],
+                          matrix_path: str | os.PathLike, figure_path: str | os.PathLike) -> np.ndarray:
+    """The aggregate_cross_genre rule: the bits-per-note matrix (rows = model, columns = data) as TSV + heatmap."""
+    from midi_genres.plots import Heatmap, render_heatmaps
+    from midi_genres.summary import write_table
+
+    matrix = cross_genre_matrix(genres, table_paths)
+    rows = [{"model": g, **{d: round(float(v), 4) for d, v in zip(genres, matrix[i])}} for i, g in enumerate(genres)]
+    write_table(rows, ["model", *genres], matrix_path)
+    labels = [titles.get(g, g) for g in genres]
+    render_heatmaps([Heatmap(matrix, labels, labels, title="Bits per note of held-out music (lower = better)",
+                             xlabel="validation data of genre", ylabel="model trained on genre",
+                             colorbar="bits per note (log scale)", fmt="{:.1f}", cmap="viridis_r", log_scale=True,
+                             mark_diagonal=True)], figure_path,
+                    title="Cross-genre likelihood: each model on every genre's held-out pieces")
+    log.info("cross-genre bits per note:\n%s", matrix.round(2))
+    return matrix

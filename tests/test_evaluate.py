@@ -1,0 +1,135 @@
+import math
+
+import matplotlib.image
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from midi_genres import evaluate as E
+from midi_genres.checkpoint import save_checkpoint
+from midi_genres.dataset import TokenStats, save_tokens
+from midi_genres.model import ModelConfig, MusicTransformer
+from midi_genres.notes import Note
+from midi_genres.plots import Heatmap, draw_heatmap
+from midi_genres.summary import read_table
+from midi_genres.tokenizer import EventTokenizer
+from midi_genres.train import fixed_windows, mean_loss
+
+TOK = EventTokenizer()
+CFG = ModelConfig(max_len=16, d_model=32, n_heads=2, n_layers=1, d_ff=64)
+
+
+def small_model(seed=0):
+    torch.manual_seed(seed)
+    return MusicTransformer(CFG).eval()
+
+
+def stream(n, seed=0):
+    return np.random.default_rng(seed).integers(3, 291, n).astype(np.uint16)
+
+
+@pytest.mark.parametrize("n", [2, 10, 17, 18, 40, 41, 100])
+def test_windows_score_every_target_once_with_half_a_window_of_context(n):
+    max_len = 16
+    plan = E.scored_windows(n, max_len)
+    scored = []
+    for start, first in plan:
+        length = min(max_len, n - 1)
+        assert 0 <= start and start + length <= n - 1
+        targets = range(start + 1 + first, start + length + 1)
+        scored += targets
+        if start > 0:
+            assert all(t - start >= max_len // 2 for t in targets)  # tokens of context before each target
+    assert sorted(scored) == list(range(1, n))
+    assert E.scored_windows(1, max_len) == []
+
+
+def test_token_nll_matches_a_direct_computation_for_every_target():
+    model, tokens = small_model(), stream(57)
+    nll = E.token_nll(model, tokens, batch_size=2)
+    assert nll.shape == (56,) and np.isfinite(nll).all()
+    x = torch.from_numpy(tokens.astype(np.int64))
+    with torch.no_grad():
+        for start, first in E.scored_windows(len(tokens), CFG.max_len):
+            for t in range(start + 1 + first, min(start + CFG.max_len, len(tokens) - 1) + 1):
+                logits, _ = model(x[None, start:t])
+                assert nll[t - 1] == pytest.approx(F.cross_entropy(logits[0, -1:], x[t:t + 1]).item(), rel=1e-4)
+    np.testing.assert_allclose(E.token_nll(model, tokens, batch_size=32), nll, rtol=1e-5)
+
+
+def test_a_stream_that_fits_one_window_agrees_with_the_training_loss():
+    model, tokens = small_model(), stream(CFG.max_len + 1)
+    windows = fixed_windows(torch.from_numpy(tokens.astype(np.int64)), 1, CFG.max_len)
+    assert E.token_nll(model, tokens).mean() == pytest.approx(mean_loss(model, windows), rel=1e-5)
+
+
+def test_a_uniform_model_costs_log2_vocab_bits_per_token():
+    model = small_model()
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    row = E.likelihood_row(model, stream(100), notes=20, seconds=4.0)
+    assert row["tokens"] == 99
+    assert row["bits_per_token"] == pytest.approx(math.log2(291), abs=1e-4)
+    assert row["bits_per_note"] == pytest.approx(99 * math.log2(291) / 20, abs=1e-3)
+    assert row["bits_per_second"] == pytest.approx(99 * math.log2(291) / 4, abs=1e-3)
+
+
+def write_genre(tmp_path, genre, pieces):
+    tokens = np.concatenate([TOK.encode(p) for p in pieces])
+    notes = sum(len(p) for p in pieces)
+    steps = sum(max(n.end for n in p) for p in pieces)
+    stats = TokenStats(1, len(pieces), 1, len(tokens), 1, notes, steps, 0)
+    paths = [tmp_path / f"{genre}{suffix}" for suffix in (".npy", ".val.npy", ".stats.json")]
+    save_tokens(tokens, tokens, stats, *paths)
+    return paths[1], paths[2]
+
+
+def test_evaluate_model_tables_and_the_cross_genre_matrix(tmp_path):
+    scales = [[Note(60 + (i + k) % 12, 2 * i, 2 * i + 2) for i in range(16)] for k in range(3)]
+    chords = [[Note(p + k, 8 * i, 8 * i + 8) for i in range(4) for p in (48, 52, 55)] for k in range(2)]
+    (scale_val, scale_stats), (chord_val, chord_stats) = (write_genre(tmp_path, "scales", scales),
+                                                          write_genre(tmp_path, "chords", chords))
+    tables = []
+    for seed, genre in enumerate(["scales", "chords"]):
+        model = small_model(seed)
+        save_checkpoint({"model_state": model.state_dict(), "model_config": CFG.to_dict(), "train_config": {},
+                         "vocab": TOK.names, "history": [], "parameters": model.num_parameters()},
+                        tmp_path / f"{genre}.pt")
+        tables.append(tmp_path / f"eval_{genre}.tsv")
+        E.evaluate_model(tmp_path / f"{genre}.pt", genre, ["scales", "chords"], [scale_val, chord_val],
+                         [scale_stats, chord_stats], {"scales": 120, "chords": 60}, tables[-1])
+    rows = read_table(tables[0])
+    assert [(r["model"], r["data"]) for r in rows] == [("scales", "scales"), ("scales", "chords")]
+    assert rows[0]["notes"] == "48" and float(rows[0]["seconds"]) == pytest.approx(3 * 32 / 4 / 2)
+    assert float(rows[1]["seconds"]) == pytest.approx(2 * 32 / 4)  # chords at 60 bpm
+    bits = float(rows[0]["bits"])
+    assert float(rows[0]["bits_per_note"]) == pytest.approx(bits / 48, rel=1e-3)
+    before = tables[0].read_bytes()
+    E.evaluate_model(tmp_path / "scales.pt", "scales", ["scales", "chords"], [scale_val, chord_val],
+                     [scale_stats, chord_stats], {"scales": 120, "chords": 60}, tables[0])
+    assert tables[0].read_bytes() == before  # deterministic
+
+    matrix = E.aggregate_cross_genre(["scales", "chords"], {"scales": "Scales"}, tables, tmp_path / "cross.tsv",
+                                     tmp_path / "cross.png")
+    assert matrix.shape == (2, 2) and np.isfinite(matrix).all()
+    assert matrix[0, 0] == float(rows[0]["bits_per_note"])
+    wide = read_table(tmp_path / "cross.tsv")
+    assert [r["model"] for r in wide] == ["scales", "chords"] and float(wide[1]["scales"]) == matrix[1, 0]
+    assert matplotlib.image.imread(tmp_path / "cross.png").shape[0] > 200
+
+
+def test_heatmap_marks_the_diagonal_annotates_values_and_greys_missing_cells():
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    values = [[1.0, 20.0, 3.0], [4.0, np.nan, 6.0], [7.0, 8.0, 0.5]]
+    draw_heatmap(ax, Heatmap(values, list("abc"), list("xyz"), fmt="{:.1f}", log_scale=True, mark_diagonal=True))
+    assert sum(isinstance(p, Rectangle) and not p.get_fill() for p in ax.patches) == 3
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["1.0", "20.0", "3.0", "4.0", "NA", "6.0", "7.0", "8.0", "0.5"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == list("xyz")
