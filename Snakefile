@@ -12,12 +12,16 @@ configfile: "config.yaml"
 validate(config, "schemas/config.schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/corpus.smk"
 include: "rules/tokenize.smk"
 include: "rules/train.smk"
 include: "rules/sample.smk"
 include: "rules/plots.smk"
+include: "rules/gallery.smk"
 include: "rules/analysis.smk"
 
 

@@ -143,6 +143,58 @@ def render_pianoroll(notes: Iterable[Note], path: str | os.PathLike, tempo_bpm: 
     _save_png(fig, path)
 
 
+CURVES_SIZE_PX = (800, 400)  # render_curves: one genre
+TRAINING_CURVES_SIZE_PX = (1300, 480)  # render_training_curves: train and validation panels, legend at the right
+LOSS_LABEL = "cross-entropy (nats/token)"
+
+
+def draw_curves(ax: Axes, history: Sequence[dict], title: str | None = None) -> None:
+    """Draw one model's train and validation loss against the training step (rows of ``history.read_history``)."""
+    if not history:
+        raise ValueError("draw_curves needs at least one history row")
+    steps = [row["step"] for row in history]
+    ax.plot(steps, [row["train_loss"] for row in history], marker="o", markersize=3, label="train")
+    ax.plot(steps, [row["val_loss"] for row in history], marker="o", markersize=3, linestyle="--", label="validation")
+    ax.set_xlabel("step")
+    ax.set_ylabel(LOSS_LABEL)
+    ax.grid(True, alpha=0.25, linewidth=0.5)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+
+
+def render_curves(history: Sequence[dict], path: str | os.PathLike, title: str) -> None:
+    """Save one genre's training curves as a titled PNG (800 x 400 px), atomically."""
+    fig = _new_figure(CURVES_SIZE_PX, layout="constrained")
+    draw_curves(fig.add_subplot(), history, title=title)
+    _save_png(fig, path)
+
+
+def render_training_curves(curves: Sequence[tuple[str, Sequence[dict]]], path: str | os.PathLike,
+                           title: str = "Training curves of every genre's model") -> None:
+    """Save every genre's train loss (left) and validation loss (right) in one PNG, one line per genre, atomically.
+
+    ``curves`` is ``[(genre_title, history_rows), ...]``, in legend order.
+    """
+    import matplotlib
+
+    if not curves:
+        raise ValueError("render_training_curves needs at least one genre")
+    colors = matplotlib.colormaps["tab20" if len(curves) > 10 else "tab10"].colors
+    fig = _new_figure(TRAINING_CURVES_SIZE_PX, layout="constrained")
+    fig.suptitle(title, fontsize=12, fontweight="bold")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, column, name in zip(axes, ("train_loss", "val_loss"), ("train", "validation")):
+        for (label, history), color in zip(curves, colors * (len(curves) // len(colors) + 1)):
+            ax.plot([row["step"] for row in history], [row[column] for row in history], color=color, label=label)
+        ax.set_title(f"{name} loss")
+        ax.set_xlabel("step")
+        ax.grid(True, alpha=0.25, linewidth=0.5)
+    axes[0].set_ylabel(LOSS_LABEL)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right center", fontsize=8)
+    _save_png(fig, path)
+
+
 def load_panel(midi_path: str | os.PathLike, genre: str, title: str, tempo_bpm: float, drums: bool = False,
                subtitle: str = "") -> Panel:
     """Read a MIDI file into a ``Panel`` for ``render_comparison``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +21,7 @@ from midi_genres.notes import seconds_to_steps, write_midi
 from midi_genres.tokenizer import BOS, EOS, PAD, EventTokenizer
 
 log = logging.getLogger(__name__)
+PROGRESS_EVERY = 512  # generated tokens between progress lines in the log
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ def generate(model: MusicTransformer, tokenizer: EventTokenizer, max_steps: int,
     generator = torch.Generator().manual_seed(cfg.seed)
     window = ContextWindow(model, use_cache)
     elapsed = 0
+    started, first = time.perf_counter(), len(tokens)
     while elapsed < max_steps and len(tokens) < cfg.max_tokens:
         logits = window.next_logits(tokens).cpu() / cfg.temperature
         logits[banned] = -float("inf")
@@ -88,7 +91,17 @@ def generate(model: MusicTransformer, tokenizer: EventTokenizer, max_steps: int,
         token = int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator))
         tokens.append(token)
         elapsed += shift[token]
+        if (len(tokens) - first) % PROGRESS_EVERY == 0:
+            _log_progress(len(tokens) - first, elapsed, max_steps, cfg.max_tokens - len(tokens),
+                          time.perf_counter() - started)
     return tokens
+
+
+def _log_progress(generated: int, elapsed: int, max_steps: int, tokens_left: int, seconds: float) -> None:
+    rate = generated / max(seconds, 1e-9)
+    eta = min(seconds * (max_steps - elapsed) / elapsed if elapsed else float("inf"), tokens_left / rate)
+    log.info("%d tokens, %d/%d 16ths of music | %.0f tokens/s, %.1f s elapsed, ETA %.0f s",
+             generated, elapsed, max_steps, rate, seconds, eta)
 
 
 def sample_genre(checkpoint_path: str | os.PathLike, midi_path: str | os.PathLike, sample_params: dict,

@@ -75,9 +75,46 @@ def is_drums(genre):
     return source(genre).get("generator") in DRUM_GENERATORS
 
 
+def audio_enabled():
+    """Whether samples are rendered to audio (config audio.enabled)."""
+    return config["audio"]["enabled"]
+
+
+def audio_settings():
+    """How MIDI becomes audio: the audio section without the switches, which do not change a rendering."""
+    return {k: v for k, v in config["audio"].items() if k not in ("enabled", "training_pieces")}
+
+
+def audio_path(stem):
+    """``stem`` with the configured audio format's extension."""
+    return f"{stem}.{config['audio']['format']}"
+
+
+def audio_outputs():
+    """Every sample's audio file (none when audio is off)."""
+    return expand(audio_path("results/audio/{genre}"), genre=GENRES) if audio_enabled() else []
+
+
+def training_audio_outputs():
+    """Every genre's folder of training-piece audio (none when audio is off or audio.training_pieces is 0)."""
+    wanted = audio_enabled() and config["audio"]["training_pieces"] > 0
+    return expand("results/audio/training/{genre}", genre=GENRES) if wanted else []
+
+
+def listen_and_look_outputs():
+    """The final outputs of rules/gallery.smk: training curves, audio and the gallery page."""
+    curves = expand("results/curves/{genre}.png", genre=GENRES) + ["results/training_curves.png"]
+    return curves + audio_outputs() + training_audio_outputs() + ["results/index.html"]
+
+
+def report_labels(figure):
+    """Labels of a per-genre item of the Snakemake report: the genre's title and the kind of figure."""
+    return lambda wc: {"genre": source(wc.genre).get("title", wc.genre), "figure": figure}
+
+
 def all_outputs():
     """Every final output of the experiment."""
-    return expand("results/pianorolls/{genre}.png", genre=GENRES) + [
+    return listen_and_look_outputs() + expand("results/pianorolls/{genre}.png", genre=GENRES) + [
         "results/comparison.png",
         "results/summary.tsv",
         "results/cross_genre.tsv",

@@ -5,7 +5,13 @@ rule render_pianoroll:
     input:
         midi="results/samples/{genre}.mid",
     output:
-        png="results/pianorolls/{genre}.png",
+        png=report(
+            "results/pianorolls/{genre}.png",
+            caption="../report/pianoroll.rst",
+            category="Samples",
+            subcategory="Piano rolls",
+            labels=report_labels("piano roll"),
+        ),
     params:
         title=lambda wc: f"{source(wc.genre).get('title', wc.genre)}: sample",
         tempo=lambda wc: source(wc.genre)["tempo"],
@@ -32,8 +38,8 @@ rule aggregate_comparison:
         memorisation=expand("results/memorisation/{genre}.tsv", genre=GENRES),
         batches=expand("results/samples_batch/{genre}.tsv", genre=GENRES),
     output:
-        figure="results/comparison.png",
-        summary="results/summary.tsv",
+        figure=report("results/comparison.png", caption="../report/comparison.rst", category="Comparison"),
+        summary=report("results/summary.tsv", caption="../report/summary.rst", category="Comparison"),
     params:
         genres=GENRES,
         sources={g: source(g) for g in GENRES},

@@ -1,0 +1,154 @@
+"""The gallery page: its HTML, and the real page of the tiny run loaded in a real headless browser."""
+
+import csv
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import matplotlib.image
+import numpy as np
+import pytest
+from browser import check_page, require_browser
+from test_workflow import AUDIO, GENRES
+
+from midi_genres.gallery import build_gallery, render_gallery
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class Links(HTMLParser):
+    """Every src/href of a page, and the tags seen."""
+
+    def __init__(self):
+        super().__init__()
+        self.links, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.links += [(tag, value) for name, value in attrs if name in ("src", "href")]
+
+
+def parse(text):
+    parser = Links()
+    parser.feed(text)
+    return parser
+
+
+def assert_links_are_relative_and_resolve(page: Path):
+    """Every link is a relative path (no scheme, host or leading /) to a file next to the page, or an #anchor."""
+    parser = parse(page.read_text())
+    assert parser.links
+    for _, url in parser.links:
+        if url.startswith("#"):
+            continue
+        parts = urlsplit(url)
+        assert not parts.scheme and not parts.netloc and not url.startswith("/"), url
+        assert (page.parent / unquote(parts.path)).exists(), url
+
+
+def fake_results(root: Path, genres, sources, audio=True):
+    """Files shaped like the workflow's results, for the page to link to."""
+    files = {"pianorolls": [], "curves": [], "samples": [], "audio": [], "training_audio": []}
+    for genre in genres:
+        for kind in ("pianorolls", "curves"):
+            path = root / "results" / kind / f"{genre}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            matplotlib.image.imsave(path, np.zeros((4, 6)))
+            files[kind].append(str(path))
+        for kind, name in (("samples", f"{genre}.mid"), ("audio", f"{genre}.ogg"),
+                           ("training_audio", f"training/{genre}/01_piece one.ogg")):
+            path = root / "results" / ("samples" if kind == "samples" else "audio") / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"x")
+            files[kind].append(str(path if kind != "training_audio" else path.parent))
+    for name in ("comparison.png", "training_curves.png"):
+        matplotlib.image.imsave(root / "results" / name, np.zeros((4, 6)))
+    columns = ["genre", "title", "group", "pieces_train", "final_val_loss", "a_measure_added_later"]
+    with open(root / "results/summary.tsv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, columns, delimiter="\t")
+        writer.writeheader()
+        for i, genre in enumerate(genres):
+            writer.writerow({"genre": genre, "title": sources[genre]["title"], "group": sources[genre]["group"],
+                             "pieces_train": 10 + i, "final_val_loss": 1.5, "a_measure_added_later": f"<{i}>"})
+    if not audio:
+        files["audio"], files["training_audio"] = [], []
+    return files
+
+
+SOURCES = {
+    "a": {"title": "Alpha & Co", "group": "First <group>", "description": '<script>alert("x")</script> & more'},
+    "b": {"title": "Beta", "group": "Second", "description": "plain"},
+    "c": {"title": "Gamma", "group": "First <group>"},
+}
+
+
+def gallery(tmp_path, audio=True, genres=("a", "b", "c")):
+    files = fake_results(tmp_path, genres, SOURCES, audio=audio)
+    out = tmp_path / "results/index.html"
+    build_gallery(out, list(genres), SOURCES, str(tmp_path / "results/summary.tsv"), files["pianorolls"],
+                  files["curves"], files["samples"], str(tmp_path / "results/comparison.png"),
+                  str(tmp_path / "results/training_curves.png"), audio=files["audio"],
+                  training_audio=files["training_audio"])
+    return out
+
+
+def test_page_groups_genres_in_order_and_shows_every_summary_column(tmp_path):
+    text = gallery(tmp_path).read_text()
+    first, second = text.index("First &lt;group&gt;</h2>"), text.index("Second</h2>")
+    assert first < text.index("Alpha &amp; Co</h3>") < text.index("Gamma</h3>") < second < text.index("Beta</h3>")
+    assert text.count("<dt>a measure added later</dt>") == 3 and "<dd>&lt;2&gt;</dd>" in text
+    assert text.count("<dt>pieces train</dt>") == 3 and "<dt>genre</dt>" not in text  # genre/title/group: headings
+    assert text.count('<audio controls preload="metadata"><source') == 6 and 'type="audio/ogg"' in text
+    assert "piece one" in text and 'download>download the sample (MIDI)' in text
+
+
+def test_all_text_is_escaped(tmp_path):
+    text = gallery(tmp_path).read_text()
+    assert "<script>" not in text and '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more' in text
+    assert "<group>" not in text
+
+
+def test_every_link_is_relative_and_points_at_an_existing_file(tmp_path):
+    page = gallery(tmp_path)
+    assert_links_are_relative_and_resolve(page)
+    assert "piece%20one.ogg" in page.read_text()
+
+
+def test_without_audio_the_page_has_no_players(tmp_path):
+    text = gallery(tmp_path, audio=False).read_text()
+    assert "<audio" not in text and text.count("download the sample (MIDI)") == 3
+
+
+def test_a_genre_missing_from_the_summary_or_a_short_list_is_an_error(tmp_path):
+    files = fake_results(tmp_path, ["a", "b"], SOURCES)
+    args = [tmp_path / "index.html", ["a", "b", "c"], SOURCES, str(tmp_path / "results/summary.tsv")]
+    rest = [str(tmp_path / "results/comparison.png"), str(tmp_path / "results/training_curves.png")]
+    with pytest.raises(ValueError, match="2 pianorolls for 3 genres"):
+        render_gallery(*args, files["pianorolls"], files["curves"], files["samples"], *rest)
+    with pytest.raises(ValueError, match=r"no row for \['c'\]"):
+        render_gallery(*args, *(files[kind] + files[kind][:1] for kind in ("pianorolls", "curves", "samples")), *rest)
+
+
+def test_the_browser_check_catches_a_broken_image_and_a_broken_audio_source(tmp_path):
+    require_browser()
+    page = tmp_path / "broken.html"
+    page.write_text('<!doctype html><title>t</title><img src="missing.png" alt="x">'
+                    '<audio controls preload="metadata"><source src="missing.ogg" type="audio/ogg"></audio>')
+    seen = check_page(page)
+    assert seen.broken_images and seen.broken_audio and seen.errors
+
+
+@pytest.mark.slow
+def test_the_real_page_loads_cleanly_in_a_real_browser(run, tmp_path):
+    require_browser()
+    page = run / "results/index.html"
+    assert_links_are_relative_and_resolve(page)
+    seen = check_page(page, screenshot=tmp_path / "gallery.png")
+    assert seen.errors == [] and seen.broken_images == [] and seen.broken_audio == []
+    assert seen.title == "midi-genres: what each model learned"
+    assert len(seen.images) == 2 + 2 * len(GENRES)  # comparison, all curves; per genre piano roll and curves
+    assert (tmp_path / "gallery.png").read_bytes()[:8] == PNG_SIGNATURE
+    if not AUDIO:
+        pytest.skip("audio tools not installed: the page was checked without players")
+    assert len(seen.audio) == 2 * len(GENRES)  # each sample and one training piece per genre
+    assert all(a["duration"] > 0 for a in seen.audio)
