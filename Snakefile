@@ -20,6 +20,7 @@ include: "rules/corpus.smk"
 include: "rules/tokenize.smk"
 include: "rules/train.smk"
 include: "rules/sample.smk"
+include: "rules/crossprompt.smk"
 include: "rules/plots.smk"
 include: "rules/gallery.smk"
 include: "rules/analysis.smk"
@@ -28,4 +29,5 @@ include: "rules/analysis.smk"
 rule all:
     input:
         all_outputs(),
+        open_end_outputs(),
     default_target: True

@@ -135,11 +135,17 @@ def draw_pianoroll(ax: Axes, notes: Iterable[Note], tempo_bpm: float, seconds: f
 
 
 def render_pianoroll(notes: Iterable[Note], path: str | os.PathLike, tempo_bpm: float, title: str,
-                     seconds: float = 30.0, drums: bool = False) -> None:
-    """Save the piano roll of the first ``seconds`` of ``notes`` as one titled PNG (1000 x 400 px), atomically."""
+                     seconds: float = 30.0, drums: bool = False, marks: Sequence[tuple[float, str]] = ()) -> None:
+    """Save the piano roll of the first ``seconds`` of ``notes`` as one titled PNG (1000 x 400 px), atomically.
+
+    ``marks`` are ``(seconds, label)`` pairs drawn as labelled vertical lines (e.g. where a prompt ends).
+    """
     fig = _new_figure(ROLL_SIZE_PX, layout="constrained")
     ax = fig.add_subplot()
     draw_pianoroll(ax, notes, tempo_bpm, seconds=seconds, title=title, drums=drums)
+    for at, label in marks:
+        ax.axvline(at, color="tab:red", linestyle="--", linewidth=1.2)
+        ax.text(at, 1.0, f" {label}", transform=ax.get_xaxis_transform(), color="tab:red", va="top", fontsize=8)
     _save_png(fig, path)
 
 

@@ -20,10 +20,10 @@ def describe_source(source: dict) -> str:
     """Short text naming where a genre's pieces came from."""
     if source["kind"] == "music21":
         return f"music21:{source['collection']}"
-    return f"synthetic:{source['generator']}"
-
     if source["kind"] == "midi_dir":
         return f"midi_dir:{source['path']}"
+    return f"synthetic:{source['generator']}"
+
 
 def summary_row(genre: str, source: dict, stats_path: str, history_path: str, sample_path: str) -> dict:
     """One genre's line of the summary table."""

@@ -65,6 +65,25 @@ def _check_midi_dirs():
 _check_midi_dirs()
 
 
+def crossprompt_pairs():
+    """The configured (model, prompt genre) pairs of cross-genre prompting whose two genres are both run."""
+    return [(m, p) for m, p in config["crossprompt"]["pairs"] if m in GENRES and p in GENRES]
+
+
+def crossprompt_title(model, prompt):
+    """Title of a cross-genre continuation's piano roll."""
+    return f"{source(model).get('title', model)} model continuing {source(prompt).get('title', prompt)}"
+
+
+def open_end_outputs():
+    """Final outputs of the open-ended experiments (cross-genre prompting)."""
+    pairs = crossprompt_pairs()
+    if not pairs:
+        return []
+    each = [f"results/crossprompt/{m}__from__{p}.{ext}" for m, p in pairs for ext in ("mid", "png")]
+    return each + ["results/crossprompt.tsv", "results/crossprompt.png"]
+
+
 def section(name, genre):
     """A config section (train or sample) with the genre's overrides applied."""
     return {**config[name], **config.get("overrides", {}).get(genre, {}).get(name, {})}

@@ -144,8 +144,10 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
                    **({"render_audio": {"bach"}} if AUDIO else {})}
         analysis = {"evaluate_model": {"bach"}, "aggregate_cross_genre": set(), "sample_batch": {"bach"},
                     "musical_metrics": {"bach"}, "memorisation": {"bach"}, "aggregate_metrics": set()}
+        open_ends = {"crossprompt": set(), "aggregate_crossprompt": set()}  # bach <- atonal, atonal <- bach
         assert planned_jobs(run) == {"train": {"bach"}, "sample": {"bach"}, "render_pianoroll": {"bach"},
-                                     "aggregate_comparison": set(), "all": set(), **gallery, **analysis}
+                                     "aggregate_comparison": set(), "all": set(), **gallery, **analysis,
+                                     **open_ends}
     finally:
         tokens.write_bytes(original)
         os.utime(tokens, ns=(stat.st_atime_ns, stat.st_mtime_ns))

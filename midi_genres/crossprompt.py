@@ -1,0 +1,178 @@
+"""Cross-genre prompting: model A continues the first bars of a held-out piece of genre B.
+
+Does the Bach model Bach-ify a Trecento opening? Each continuation is measured with the musical statistics of
+``metrics.py``: for every feature, the mean distance of the continuations to the pieces of A's corpus (``d_A``,
+the inter-set distance of Yang & Lerch 2018) and to those of B's corpus (``d_B``), in the feature's own units.
+The *pull* towards the model's genre is ``d_B / (d_A + d_B)``: 1 = the continuations sit at A's pieces, 0 = at
+B's, 0.5 = as far from both. The true continuation of the same held-out piece (its notes after the prompt) is
+measured the same way as a reference: what a genre-B continuation scores. A corpus with a wide spread is far
+from everything, so read a pull against the true continuation's, not against 0.5 alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from midi_genres.metrics import FEATURES, applies, compare_feature, decode_pieces, evenly_spaced, split_pieces
+from midi_genres.notes import Note, normalize, seconds_to_steps, steps_to_seconds
+
+log = logging.getLogger(__name__)
+
+STEPS_PER_BAR = 16  # the 4/4 grid of metrics.py
+PAIR_COLUMNS = ["model", "prompt", "feature", "model_distance", "prompt_distance", "pull", "true_pull"]
+SUMMARY_COLUMNS = ["model", "prompt", "features", "pull", "closer_to_model", "true_pull"]
+_EPS = 1e-9
+
+
+def choose_prompt_piece(val_stream: np.ndarray, tokenizer, bars: int) -> tuple[int, list[Note]]:
+    """(index, notes) of the first held-out piece at least ``bars`` bars long (else the longest one)."""
+    pieces = [tokenizer.decode(p) for p in split_pieces(val_stream)]
+    pieces = [(i, notes) for i, notes in enumerate(pieces) if notes]
+    if not pieces:
+        raise ValueError("the validation stream holds no piece with notes to take a prompt from")
+    return next(((i, n) for i, n in pieces if max(x.end for x in n) >= bars * STEPS_PER_BAR),
+                max(pieces, key=lambda p: max(x.end for x in p[1])))
+
+
+def split_at(notes: Sequence[Note], steps: int) -> tuple[list[Note], list[Note]]:
+    """The notes before ``steps`` (cut there) and the notes starting at or after it (shifted to start at 0)."""
+    head = normalize(Note(n.pitch, n.start, min(n.end, steps)) for n in notes if n.start < steps)
+    tail = [Note(n.pitch, n.start - steps, n.end - steps) for n in notes if n.start >= steps]
+    return head, tail
+
+
+def continuation_notes(notes: Sequence[Note], prompt_end: int) -> list[Note]:
+    """A generated piece's notes from the prompt's end on, shifted to start at 0."""
+    return split_at(notes, prompt_end)[1]
+
+
+def corpus_distance(corpus: Sequence[Sequence[Note]], pieces: Sequence[Sequence[Note]], feature) -> float:
+    """Mean distance of one feature between every piece and every corpus piece (NaN where undefined)."""
+    return compare_feature(corpus, pieces, feature)["inter"]
+
+
+def pull(model_distance: float, prompt_distance: float) -> float:
+    """``d_prompt / (d_model + d_prompt)``: 1 = like the model's genre, 0 = like the prompt's genre (NaN if unknown)."""
+    if math.isnan(model_distance) or math.isnan(prompt_distance):
+        return math.nan
+    total = model_distance + prompt_distance
+    return 0.5 if total <= _EPS else prompt_distance / total
+
+
+def compare_with_corpora(model: str, prompt: str, continuations: Sequence[Sequence[Note]],
+                         truth: Sequence[Note], model_corpus: Sequence[Sequence[Note]],
+                         prompt_corpus: Sequence[Sequence[Note]], drums: bool) -> list[dict]:
+    """Rows of ``PAIR_COLUMNS``: each feature's distances to both corpora and the pulls (features of both)."""
+    rows = []
+    for feature in FEATURES:
+        if not applies(feature, drums):
+            continue
+        d_model = corpus_distance(model_corpus, continuations, feature)
+        d_prompt = corpus_distance(prompt_corpus, continuations, feature)
+        true_pull = pull(corpus_distance(model_corpus, [truth], feature),
+                         corpus_distance(prompt_corpus, [truth], feature)) if truth else math.nan
+        rows.append({"model": model, "prompt": prompt, "feature": feature.name, "model_distance": d_model,
+                     "prompt_distance": d_prompt, "pull": pull(d_model, d_prompt), "true_pull": true_pull})
+    return rows
+
+
+def _cell(value):
+    return "NA" if isinstance(value, float) and math.isnan(value) else round(value, 4) if isinstance(value, float) \
+        else value
+
+
+def crossprompt(checkpoint_path: str, model: str, prompt: str, prompt_val_path: str, model_train_path: str,
+                prompt_train_path: str, midi_path: str, png_path: str, table_path: str, bars: int, samples: int,
+                sample_params: dict, tempo_bpm: float, drums: dict, corpus_pieces: int, title: str,
+                threads: int = 1) -> list[dict]:
+    """The crossprompt rule: model ``model`` continues the first ``bars`` bars of a held-out ``prompt`` piece.
+
+    Writes the first continuation (prompt included) as MIDI at the model genre's tempo (a drum track if the
+    model's genre is a drum genre), its piano roll with the prompt marked, and the per-feature table of
+    ``samples`` continuations (seeds ``seed``, ``seed + 1``, ...). ``drums`` maps both genres to whether they are
+    drum genres; if either is, pitch-based features are left out.
+    """
+    import torch
+
+    from midi_genres.checkpoint import load_checkpoint
+    from midi_genres.notes import write_midi
+    from midi_genres.plots import render_pianoroll
+    from midi_genres.sample import SampleConfig, generate
+    from midi_genres.summary import write_table
+    from midi_genres.tokenizer import EventTokenizer
+
+    torch.set_num_threads(threads)
+    tokenizer = EventTokenizer()
+    net, _ = load_checkpoint(checkpoint_path, vocab=tokenizer.names)
+    index, piece = choose_prompt_piece(np.load(prompt_val_path), tokenizer, bars)
+    head, truth = split_at(piece, bars * STEPS_PER_BAR)
+    prompt_tokens = [int(t) for t in tokenizer.encode(head, eos=False)]
+    prompt_end = max(n.end for n in head)
+    log.info("prompt: held-out %s piece %d, first %d bars: %d notes, %d tokens, ends at step %d", prompt, index,
+             bars, len(head), len(prompt_tokens), prompt_end)
+    base = SampleConfig(**sample_params)
+    continuations, first = [], None
+    for i in range(samples):
+        cfg = replace(base, seed=base.seed + i)
+        tokens = generate(net, tokenizer, seconds_to_steps(cfg.seconds, tempo_bpm), cfg, prompt=prompt_tokens)
+        notes, report = tokenizer.decode_with_report(tokens)
+        continuations.append(continuation_notes(notes, prompt_end))
+        log.info("continuation %d/%d (seed %d): %d tokens -> %d notes after the prompt; grammar: %s", i + 1, samples,
+                 cfg.seed, len(tokens) - len(prompt_tokens), len(continuations[-1]), report)
+        first = notes if first is None else first
+    write_midi(midi_path, first, tempo_bpm, drums=drums[model])
+    total = max([n.end for n in first] + [prompt_end])
+    render_pianoroll(first, png_path, tempo_bpm, title, seconds=steps_to_seconds(max(total, 1), tempo_bpm),
+                     drums=drums[model], marks=[(steps_to_seconds(prompt_end, tempo_bpm), "prompt | continuation")])
+    corpora = [evenly_spaced([n for n, _ in decode_pieces(np.load(path), tokenizer) if n], corpus_pieces)
+               for path in (model_train_path, prompt_train_path)]
+    rows = compare_with_corpora(model, prompt, [c for c in continuations if c], truth, *corpora,
+                                drums=drums[model] or drums[prompt])
+    for row in rows:
+        log.info("%s", row)
+    write_table([{k: _cell(v) for k, v in row.items()} for row in rows], PAIR_COLUMNS, table_path)
+    summary = summarise(rows)
+    log.info("%s <- %s: pull %.3f (true continuation: %.3f), %d of %d features closer to %s", model, prompt,
+             summary["pull"], summary["true_pull"], summary["closer_to_model"], summary["features"], model)
+    return rows
+
+
+def summarise(rows: Sequence[dict]) -> dict:
+    """Mean pull (model's and true continuation's) and how many features sit closer to the model's corpus."""
+    pulls = [r["pull"] for r in rows if not math.isnan(r["pull"])]
+    truths = [r["true_pull"] for r in rows if not math.isnan(r["true_pull"])]
+    return {"features": len(pulls), "pull": float(np.mean(pulls)) if pulls else math.nan,
+            "closer_to_model": sum(p > 0.5 for p in pulls), "true_pull": float(np.mean(truths)) if truths else math.nan}
+
+
+def aggregate_crossprompt(pairs: Sequence[Sequence[str]], titles: dict, table_paths: Sequence[str],
+                          table_path: str | os.PathLike, figure_path: str | os.PathLike) -> list[dict]:
+    """The aggregate_crossprompt rule: one row per (model, prompt) pair and the pull heatmap."""
+    from midi_genres.metrics import number
+    from midi_genres.plots import Heatmap, render_heatmaps
+    from midi_genres.summary import read_table, write_table
+
+    names = [f.name for f in FEATURES]
+    grid = np.full((len(pairs), len(names) + 2), np.nan)
+    out = []
+    for k, ((model, prompt), path) in enumerate(zip(pairs, table_paths)):
+        rows = [{**r, **{c: number(r[c]) for c in PAIR_COLUMNS[3:]}} for r in read_table(path)]
+        summary = summarise(rows)
+        out.append({"model": model, "prompt": prompt, **{c: _cell(v) for c, v in summary.items()}})
+        for r in rows:
+            grid[k, names.index(r["feature"])] = r["pull"]
+        grid[k, -2:] = summary["pull"], summary["true_pull"]
+    write_table(out, SUMMARY_COLUMNS, table_path)
+    labels = [f"{titles.get(m, m)} \u2190 {titles.get(p, p)}" for m, p in pairs]
+    render_heatmaps([Heatmap(grid, labels, [*names, "mean", "true continuation (mean)"],
+                             title="Pull of the continuation towards the model's genre (1) or the prompt's (0)",
+                             xlabel="musical statistic", ylabel="model \u2190 prompt genre", colorbar="pull",
+                             cmap="coolwarm", vmin=0.0, vmax=1.0)], figure_path,
+                    title="Cross-genre prompting: does the model make the prompt its own?")
+    return out
