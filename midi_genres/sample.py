@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -105,13 +106,19 @@ def _log_progress(generated: int, elapsed: int, max_steps: int, tokens_left: int
 
 
 def sample_genre(checkpoint_path: str | os.PathLike, midi_path: str | os.PathLike, sample_params: dict,
-                 tempo_bpm: float, drums: bool = False, threads: int = 1) -> None:
-    """The sample rule: checkpoint -> ``seconds`` of music at ``tempo_bpm`` as a MIDI file."""
+                 tempo_bpm: float, drums: bool = False, threads: int = 1, extra_tokens: Sequence[str] = (),
+                 prompt: Sequence[str] | None = None) -> None:
+    """The sample rule: checkpoint -> ``seconds`` of music at ``tempo_bpm`` as a MIDI file.
+
+    ``extra_tokens`` extend the vocabulary as in training; ``prompt`` (token names, default ``[BOS]``) is what
+    generation starts from, e.g. ``["BOS", "GENRE_bach"]`` for the conditional model.
+    """
     torch.set_num_threads(threads)
-    tokenizer = EventTokenizer()
+    tokenizer = EventTokenizer(extra_tokens=tuple(extra_tokens))
     model, _ = load_checkpoint(checkpoint_path, vocab=tokenizer.names)
     cfg = SampleConfig(**sample_params)
-    tokens = generate(model, tokenizer, seconds_to_steps(cfg.seconds, tempo_bpm), cfg)
+    start = [tokenizer.token_id(name) for name in prompt] if prompt else None
+    tokens = generate(model, tokenizer, seconds_to_steps(cfg.seconds, tempo_bpm), cfg, prompt=start)
     notes, report = tokenizer.decode_with_report(tokens)
     log.info("%d tokens -> %d notes; grammar: %s", len(tokens), len(notes), report)
     write_midi(midi_path, notes, tempo_bpm, drums=drums)

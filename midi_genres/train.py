@@ -8,6 +8,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -219,12 +220,14 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
 
 
 def train_genre(train_path: str, val_path: str, model_params: dict, train_params: dict, checkpoint_path: str,
-                history_path: str, state_path: str | None = None, threads: int = 1) -> None:
+                history_path: str, state_path: str | None = None, threads: int = 1,
+                extra_tokens: Sequence[str] = ()) -> None:
     """The train rule: token files -> checkpoint (weights, configs, vocabulary, history) + history table.
 
     ``state_path`` (outside the rule's outputs, which Snakemake deletes before a job) holds the resumable state.
+    ``extra_tokens`` extend the vocabulary (e.g. the conditional model's genre tokens).
     """
-    tokenizer = EventTokenizer()
+    tokenizer = EventTokenizer(extra_tokens=tuple(extra_tokens))
     checkpoint, history = train(np.load(train_path), np.load(val_path),
                                 ModelConfig(vocab_size=tokenizer.size, **model_params), TrainConfig(**train_params),
                                 tokenizer.names, threads=threads, state_path=state_path)

@@ -3,6 +3,7 @@
 
 import re
 
+from midi_genres.conditional import genre_token, genre_tokens
 from midi_genres.midi_dir import DEFAULT_MIN_NOTES, find_midi_files
 from midi_genres.synth import DRUM_GENERATORS
 
@@ -75,13 +76,30 @@ def crossprompt_title(model, prompt):
     return f"{source(model).get('title', model)} model continuing {source(prompt).get('title', prompt)}"
 
 
-def open_end_outputs():
-    """Final outputs of the open-ended experiments (cross-genre prompting)."""
-    pairs = crossprompt_pairs()
-    if not pairs:
+def conditional_train_section():
+    """The conditional model's training settings: train.* with the separate models' total budget
+    (train.steps x genres, unless conditional.steps says otherwise) and as many evaluations as one of them."""
+    steps = config["conditional"]["steps"] or config["train"]["steps"] * len(GENRES)
+    evals = max(1, config["train"]["steps"] // config["train"]["eval_interval"])
+    return {**config["train"], "steps": steps, "eval_interval": max(1, steps // evals)}
+
+
+def conditional_outputs():
+    """Final outputs of the conditional model (none unless conditional.enabled)."""
+    if not config["conditional"]["enabled"]:
         return []
+    return expand("results/conditional/pianorolls/{genre}.png", genre=GENRES) + [
+        "results/conditional/likelihood.tsv",
+        "results/conditional/likelihood.png",
+    ]
+
+
+def open_end_outputs():
+    """Final outputs of the open-ended experiments (cross-genre prompting, the conditional model)."""
+    pairs = crossprompt_pairs()
     each = [f"results/crossprompt/{m}__from__{p}.{ext}" for m, p in pairs for ext in ("mid", "png")]
-    return each + ["results/crossprompt.tsv", "results/crossprompt.png"]
+    crossprompt = each + ["results/crossprompt.tsv", "results/crossprompt.png"] if pairs else []
+    return crossprompt + conditional_outputs()
 
 
 def section(name, genre):
