@@ -25,6 +25,7 @@ include: "rules/plots.smk"
 include: "rules/gallery.smk"
 include: "rules/analysis.smk"
 include: "rules/conditional.smk"  # after the rules it reuses (train, sample, render_pianoroll)
+include: "rules/compare_runs.smk"
 
 
 rule all:

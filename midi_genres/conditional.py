@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from midi_genres.tokenizer import BOS, EventTokenizer
+from midi_genres.tokenizer import BOS, make_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,11 @@ def tag_stream(stream: np.ndarray, token: int) -> np.ndarray:
 
 
 def tag_streams(genres: Sequence[str], train_paths: Sequence[str], val_paths: Sequence[str],
-                train_out: str | os.PathLike, val_out: str | os.PathLike) -> dict[str, int]:
+                train_out: str | os.PathLike, val_out: str | os.PathLike, tokenizer: str = "event") -> dict[str, int]:
     """The tag_conditional rule: every genre's train / validation streams, tagged, concatenated in genre order."""
     from midi_genres.atomic import atomic_path
 
-    tokenizer = EventTokenizer(extra_tokens=tuple(genre_tokens(genres)))
+    tokenizer = make_tokenizer(tokenizer, genre_tokens(genres))
     counts = {}
     for paths, out in ((train_paths, train_out), (val_paths, val_out)):
         tagged = [tag_stream(np.load(p), tokenizer.token_id(genre_token(g))) for g, p in zip(genres, paths)]
@@ -79,7 +79,8 @@ def separate_likelihood(eval_path: str | os.PathLike, genre: str) -> dict:
 
 def evaluate_conditional(checkpoint_path: str | os.PathLike, genres: Sequence[str], titles: dict,
                          val_paths: Sequence[str], stats_paths: Sequence[str], eval_paths: Sequence[str],
-                         table_path: str | os.PathLike, figure_path: str | os.PathLike, threads: int = 1) -> list[dict]:
+                         table_path: str | os.PathLike, figure_path: str | os.PathLike, threads: int = 1,
+                         tokenizer: str = "event") -> list[dict]:
     """The evaluate_conditional rule: per genre, the conditional model's held-out bits vs the genre's own model's."""
     import torch
 
@@ -88,7 +89,7 @@ def evaluate_conditional(checkpoint_path: str | os.PathLike, genres: Sequence[st
     from midi_genres.summary import write_table
 
     torch.set_num_threads(threads)
-    tokenizer = EventTokenizer(extra_tokens=tuple(genre_tokens(genres)))
+    tokenizer = make_tokenizer(tokenizer, genre_tokens(genres))
     model, _ = load_checkpoint(checkpoint_path, vocab=tokenizer.names)
     rows = []
     for genre, val_path, stats_path, eval_path in zip(genres, val_paths, stats_paths, eval_paths):

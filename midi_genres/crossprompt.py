@@ -47,9 +47,13 @@ def split_at(notes: Sequence[Note], steps: int) -> tuple[list[Note], list[Note]]
     return head, tail
 
 
-def continuation_notes(notes: Sequence[Note], prompt_end: int) -> list[Note]:
-    """A generated piece's notes from the prompt's end on, shifted to start at 0."""
-    return split_at(notes, prompt_end)[1]
+def continuation_notes(notes: Sequence[Note], prompt: Sequence[Note], origin: int) -> list[Note]:
+    """The generated notes of a prompted piece (those not in the prompt, from ``origin`` on), shifted to start at 0.
+
+    ``origin`` is where generation began: the time the prompt's tokens reach on the tokenizer's clock.
+    """
+    given = set(prompt)
+    return [Note(n.pitch, n.start - origin, n.end - origin) for n in notes if n not in given and n.start >= origin]
 
 
 def corpus_distance(corpus: Sequence[Sequence[Note]], pieces: Sequence[Sequence[Note]], feature) -> float:
@@ -90,7 +94,7 @@ def _cell(value):
 def crossprompt(checkpoint_path: str, model: str, prompt: str, prompt_val_path: str, model_train_path: str,
                 prompt_train_path: str, midi_path: str, png_path: str, table_path: str, bars: int, samples: int,
                 sample_params: dict, tempo_bpm: float, drums: dict, corpus_pieces: int, title: str,
-                threads: int = 1) -> list[dict]:
+                threads: int = 1, tokenizer: str = "event") -> list[dict]:
     """The crossprompt rule: model ``model`` continues the first ``bars`` bars of a held-out ``prompt`` piece.
 
     Writes the first continuation (prompt included) as MIDI at the model genre's tempo (a drum track if the
@@ -105,15 +109,15 @@ def crossprompt(checkpoint_path: str, model: str, prompt: str, prompt_val_path: 
     from midi_genres.plots import render_pianoroll
     from midi_genres.sample import SampleConfig, generate
     from midi_genres.summary import write_table
-    from midi_genres.tokenizer import EventTokenizer
+    from midi_genres.tokenizer import make_tokenizer
 
     torch.set_num_threads(threads)
-    tokenizer = EventTokenizer()
+    tokenizer = make_tokenizer(tokenizer)
     net, _ = load_checkpoint(checkpoint_path, vocab=tokenizer.names)
     index, piece = choose_prompt_piece(np.load(prompt_val_path), tokenizer, bars)
     head, truth = split_at(piece, bars * STEPS_PER_BAR)
     prompt_tokens = [int(t) for t in tokenizer.encode(head, eos=False)]
-    prompt_end = max(n.end for n in head)
+    prompt_end = tokenizer.elapsed_steps(prompt_tokens)  # where generation starts on the tokenizer's clock
     log.info("prompt: held-out %s piece %d, first %d bars: %d notes, %d tokens, ends at step %d", prompt, index,
              bars, len(head), len(prompt_tokens), prompt_end)
     base = SampleConfig(**sample_params)
@@ -122,7 +126,7 @@ def crossprompt(checkpoint_path: str, model: str, prompt: str, prompt_val_path: 
         cfg = replace(base, seed=base.seed + i)
         tokens = generate(net, tokenizer, seconds_to_steps(cfg.seconds, tempo_bpm), cfg, prompt=prompt_tokens)
         notes, report = tokenizer.decode_with_report(tokens)
-        continuations.append(continuation_notes(notes, prompt_end))
+        continuations.append(continuation_notes(notes, head, prompt_end))
         log.info("continuation %d/%d (seed %d): %d tokens -> %d notes after the prompt; grammar: %s", i + 1, samples,
                  cfg.seed, len(tokens) - len(prompt_tokens), len(continuations[-1]), report)
         first = notes if first is None else first

@@ -14,7 +14,7 @@ import numpy as np
 from midi_genres.atomic import atomic_path
 from midi_genres.midi_folder import read_manifest
 from midi_genres.notes import MidiReadError, read_midi
-from midi_genres.tokenizer import EventTokenizer
+from midi_genres.tokenizer import Tokenizer, make_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,12 @@ def validation_ids(piece_ids: list[str], val_fraction: float) -> set[str]:
 
 
 def tokenize_folder(midi_dir: str | os.PathLike, manifest_path: str | os.PathLike, val_fraction: float,
-                    tokenizer: EventTokenizer | None = None) -> tuple[np.ndarray, np.ndarray, TokenStats]:
+                    tokenizer: Tokenizer | None = None) -> tuple[np.ndarray, np.ndarray, TokenStats]:
     """Tokenize every usable piece listed in the manifest into (train stream, validation stream, stats).
 
     Each piece is BOS ... EOS; pieces keep manifest order. A file that cannot be read is skipped with a warning.
     """
-    tokenizer = tokenizer or EventTokenizer()
+    tokenizer = tokenizer or make_tokenizer()
     rows = [r for r in read_manifest(manifest_path) if r["status"] == "ok"]
     pieces = []
     skipped = 0
@@ -97,8 +97,8 @@ def load_stats(stats_path: str | os.PathLike) -> TokenStats:
 
 
 def tokenize_genre(midi_dir: str, manifest_path: str, val_fraction: float, train_path: str, val_path: str,
-                   stats_path: str) -> TokenStats:
-    """The tokenize rule: a MIDI folder -> training/validation ``.npy`` streams and JSON statistics."""
-    train, val, stats = tokenize_folder(midi_dir, manifest_path, val_fraction)
+                   stats_path: str, tokenizer: str = "event") -> TokenStats:
+    """The tokenize rule: a MIDI folder -> training/validation ``.npy`` streams (of the named tokenizer) and stats."""
+    train, val, stats = tokenize_folder(midi_dir, manifest_path, val_fraction, make_tokenizer(tokenizer))
     save_tokens(train, val, stats, train_path, val_path, stats_path)
     return stats

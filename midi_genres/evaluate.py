@@ -83,16 +83,16 @@ def likelihood_row(model: MusicTransformer, stream: np.ndarray, notes: int, seco
 
 def evaluate_model(checkpoint_path: str | os.PathLike, model_genre: str, genres: Sequence[str],
                    val_paths: Sequence[str], stats_paths: Sequence[str], tempos: dict, table_path: str | os.PathLike,
-                   threads: int = 1) -> list[dict]:
+                   threads: int = 1, tokenizer: str = "event") -> list[dict]:
     """The evaluate_model rule: one genre's model on every genre's validation stream, as a table."""
     from midi_genres.checkpoint import load_checkpoint
     from midi_genres.dataset import load_stats
     from midi_genres.notes import steps_to_seconds
     from midi_genres.summary import write_table
-    from midi_genres.tokenizer import EventTokenizer
+    from midi_genres.tokenizer import make_tokenizer
 
     torch.set_num_threads(threads)
-    model, _ = load_checkpoint(checkpoint_path, vocab=EventTokenizer().names)
+    model, _ = load_checkpoint(checkpoint_path, vocab=make_tokenizer(tokenizer).names)
     rows, started = [], time.perf_counter()
     for k, (data, val_path, stats_path) in enumerate(zip(genres, val_paths, stats_paths), start=1):
         stats = load_stats(stats_path)

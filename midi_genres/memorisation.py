@@ -143,15 +143,19 @@ def copied_share(rows: Sequence[dict], n: int) -> float:
 
 
 def memorisation(genre: str, train_path: str | os.PathLike, val_path: str | os.PathLike,
-                 samples_path: str | os.PathLike, table_path: str | os.PathLike) -> list[dict]:
+                 samples_path: str | os.PathLike, table_path: str | os.PathLike,
+                 tokenizer: str = "event") -> list[dict]:
     """The memorisation rule: each sample and each held-out piece against the training set, as a table."""
     from midi_genres.metrics import decode_pieces
     from midi_genres.summary import write_table
+    from midi_genres.tokenizer import make_tokenizer
 
-    train = TrainingIndex([notes for notes, _ in decode_pieces(np.load(train_path))])
+    tok = make_tokenizer(tokenizer)
+    train = TrainingIndex([notes for notes, _ in decode_pieces(np.load(train_path), tok)])
     rows = []
     for kind, path in (("sample", samples_path), ("heldout", val_path)):
-        rows += [piece_row(genre, kind, i, notes, train) for i, (notes, _) in enumerate(decode_pieces(np.load(path)))]
+        rows += [piece_row(genre, kind, i, notes, train)
+                 for i, (notes, _) in enumerate(decode_pieces(np.load(path), tok))]
     for kind in ("sample", "heldout"):
         chosen = [r for r in rows if r["set"] == kind]
         log.info("%s %s: %d pieces, copied 8-grams %.3f, 16-grams %.3f, longest copy %d notes", genre, kind,

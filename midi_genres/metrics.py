@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from midi_genres.notes import Note
-from midi_genres.tokenizer import BOS, DecodeReport, EventTokenizer
+from midi_genres.tokenizer import BOS, DecodeReport, Tokenizer, make_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -292,10 +292,10 @@ def split_pieces(stream: np.ndarray) -> list[np.ndarray]:
     return [p for p in np.split(stream, starts[1:]) if len(p)]
 
 
-def decode_pieces(stream: np.ndarray, tokenizer: EventTokenizer | None = None) -> list[tuple[list[Note],
+def decode_pieces(stream: np.ndarray, tokenizer: Tokenizer | None = None) -> list[tuple[list[Note],
                                                                                             DecodeReport]]:
     """Notes and grammar report of every piece of a token stream."""
-    tokenizer = tokenizer or EventTokenizer()
+    tokenizer = tokenizer or make_tokenizer()
     return [tokenizer.decode_with_report(p) for p in split_pieces(stream)]
 
 
@@ -307,12 +307,13 @@ def evenly_spaced(items: Sequence, limit: int) -> list:
 
 
 def musical_metrics(genre: str, train_path: str | os.PathLike, samples_path: str | os.PathLike, drums: bool,
-                    corpus_pieces: int, table_path: str | os.PathLike) -> list[dict]:
+                    corpus_pieces: int, table_path: str | os.PathLike, tokenizer: str = "event") -> list[dict]:
     """The musical_metrics rule: training pieces vs a model's sample batch, feature by feature, as a table."""
     from midi_genres.summary import write_table
 
-    corpus = evenly_spaced([notes for notes, _ in decode_pieces(np.load(train_path))], corpus_pieces)
-    samples = [notes for notes, _ in decode_pieces(np.load(samples_path))]
+    tok = make_tokenizer(tokenizer)
+    corpus = evenly_spaced([notes for notes, _ in decode_pieces(np.load(train_path), tok)], corpus_pieces)
+    samples = [notes for notes, _ in decode_pieces(np.load(samples_path), tok)]
     log.info("%s: %d corpus pieces vs %d samples (drums: %s)", genre, len(corpus), len(samples), drums)
     rows = compare_sets(genre, corpus, samples, drums)
     for row in rows:

@@ -19,7 +19,7 @@ import torch
 from midi_genres.checkpoint import load_checkpoint
 from midi_genres.model import MusicTransformer
 from midi_genres.notes import seconds_to_steps, write_midi
-from midi_genres.tokenizer import BOS, EOS, PAD, EventTokenizer
+from midi_genres.tokenizer import BOS, EOS, PAD, Tokenizer, make_tokenizer
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 512  # generated tokens between progress lines in the log
@@ -67,18 +67,22 @@ class ContextWindow:
 
 
 @torch.no_grad()
-def generate(model: MusicTransformer, tokenizer: EventTokenizer, max_steps: int, cfg: SampleConfig,
+def generate(model: MusicTransformer, tokenizer: Tokenizer, max_steps: int, cfg: SampleConfig,
              prompt: list[int] | None = None, use_cache: bool = True) -> list[int]:
     """Sample tokens after ``prompt`` (default ``[BOS]``) until ``max_steps`` 16ths of time or ``cfg.max_tokens``.
 
-    PAD, BOS, EOS and extra (e.g. genre) tokens are never sampled, so a sample always fills its time.
+    Time is the tokenizer's clock, counted from the end of the prompt. PAD, BOS, EOS and extra (e.g. genre)
+    tokens are never sampled, so a sample always fills its time.
     """
     model.eval()
     tokens = list(prompt) if prompt else [BOS]
     banned = torch.zeros(tokenizer.size, dtype=torch.bool)
     banned[[PAD, BOS, EOS]] = True
     banned[len(tokenizer.names) - len(tokenizer.extra_tokens):] = True
-    shift = tokenizer.shift_steps.tolist()
+    clock = tokenizer.clock()
+    for token in tokens:
+        clock.feed(token)
+    origin = clock.now
     generator = torch.Generator().manual_seed(cfg.seed)
     window = ContextWindow(model, use_cache)
     elapsed = 0
@@ -91,7 +95,8 @@ def generate(model: MusicTransformer, tokenizer: EventTokenizer, max_steps: int,
             logits[logits < kth] = -float("inf")
         token = int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator))
         tokens.append(token)
-        elapsed += shift[token]
+        clock.feed(token)
+        elapsed = clock.now - origin
         if (len(tokens) - first) % PROGRESS_EVERY == 0:
             _log_progress(len(tokens) - first, elapsed, max_steps, cfg.max_tokens - len(tokens),
                           time.perf_counter() - started)
@@ -107,14 +112,14 @@ def _log_progress(generated: int, elapsed: int, max_steps: int, tokens_left: int
 
 def sample_genre(checkpoint_path: str | os.PathLike, midi_path: str | os.PathLike, sample_params: dict,
                  tempo_bpm: float, drums: bool = False, threads: int = 1, extra_tokens: Sequence[str] = (),
-                 prompt: Sequence[str] | None = None) -> None:
+                 prompt: Sequence[str] | None = None, tokenizer: str = "event") -> None:
     """The sample rule: checkpoint -> ``seconds`` of music at ``tempo_bpm`` as a MIDI file.
 
     ``extra_tokens`` extend the vocabulary as in training; ``prompt`` (token names, default ``[BOS]``) is what
     generation starts from, e.g. ``["BOS", "GENRE_bach"]`` for the conditional model.
     """
     torch.set_num_threads(threads)
-    tokenizer = EventTokenizer(extra_tokens=tuple(extra_tokens))
+    tokenizer = make_tokenizer(tokenizer, extra_tokens)
     model, _ = load_checkpoint(checkpoint_path, vocab=tokenizer.names)
     cfg = SampleConfig(**sample_params)
     start = [tokenizer.token_id(name) for name in prompt] if prompt else None
@@ -129,7 +134,8 @@ BATCH_COLUMNS = ["sample", "seed", "tokens", "notes", "seconds", "orphan_note_of
 
 
 def sample_batch(checkpoint_path: str | os.PathLike, tokens_path: str | os.PathLike, table_path: str | os.PathLike,
-                 sample_params: dict, tempo_bpm: float, n_samples: int, threads: int = 1) -> list[dict]:
+                 sample_params: dict, tempo_bpm: float, n_samples: int, threads: int = 1,
+                 tokenizer: str = "event") -> list[dict]:
     """The sample_batch rule: ``n_samples`` raw samples (seeds ``seed``, ``seed + 1``, ...) as one token stream.
 
     The stream is BOS ... EOS per sample, like the training streams. The table gives each sample's grammar
@@ -146,7 +152,7 @@ def sample_batch(checkpoint_path: str | os.PathLike, tokens_path: str | os.PathL
     from midi_genres.summary import write_table
 
     torch.set_num_threads(threads)
-    tokenizer = EventTokenizer()
+    tokenizer = make_tokenizer(tokenizer)
     model, _ = load_checkpoint(checkpoint_path, vocab=tokenizer.names)
     base = SampleConfig(**sample_params)
     streams, rows = [], []
@@ -156,7 +162,7 @@ def sample_batch(checkpoint_path: str | os.PathLike, tokens_path: str | os.PathL
         notes, report = tokenizer.decode_with_report(tokens)
         malformed = report.malformed - report.unclosed_notes
         rows.append({"sample": i, "seed": cfg.seed, "tokens": len(tokens), "notes": len(notes),
-                     "seconds": round(steps_to_seconds(int(tokenizer.shift_steps[tokens].sum()), tempo_bpm), 2),
+                     "seconds": round(steps_to_seconds(tokenizer.elapsed_steps(tokens), tempo_bpm), 2),
                      **asdict(report), "malformed": malformed,
                      "malformed_rate": round(malformed / max(1, len(tokens) - 1), 5)})
         streams.append(np.asarray([*tokens, EOS], dtype=np.uint16))

@@ -1,4 +1,5 @@
-"""Event tokenizer: notes <-> NOTE_ON / NOTE_OFF / TIME_SHIFT token ids (the 291-token vocabulary).
+"""Tokenizers: notes <-> token ids. The event tokenizer (NOTE_ON / NOTE_OFF / TIME_SHIFT, the 291-token vocabulary)
+lives here; REMI (bar / position / pitch / duration) in ``remi.py``; ``make_tokenizer`` builds either by name.
 
 Ids: 0 PAD, 1 BOS, 2 EOS, 3-130 NOTE_ON_0..127, 131-258 NOTE_OFF_0..127, 259-290 TIME_SHIFT_1..32
 (16th-note steps; a longer gap is several shifts). Extra tokens (e.g. GENRE_bach) may follow id 290.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -41,25 +43,29 @@ class DecodeReport:
                 + self.special_tokens)
 
 
-@dataclass
-class EventTokenizer:
-    """The event vocabulary plus encode/decode; ``extra_tokens`` are appended after the 291 base ids."""
+class Clock(Protocol):
+    """The musical time (16th-note steps) reached by a token sequence, fed one token at a time."""
 
+    now: int
+
+    def feed(self, token: int) -> None: ...
+
+
+class Tokenizer:
+    """What every tokenizer offers: ``names`` (PAD, BOS, EOS first, then its own tokens, then ``extra_tokens``),
+    ``size``, ``token_id``, ``encode`` (a canonical note list -> ids, BOS ... EOS), ``decode`` /
+    ``decode_with_report`` (any ids -> a canonical note list and its grammar errors) and time accounting:
+    ``clock()`` follows the time token by token, ``elapsed_steps(ids)`` is the time a sequence reaches."""
+
+    name = ""
     extra_tokens: tuple[str, ...] = ()
-    names: list[str] = field(init=False, repr=False)
+    names: list[str]
 
-    def __post_init__(self) -> None:
-        self.names = (["PAD", "BOS", "EOS"]
-                      + [f"NOTE_ON_{p}" for p in range(N_PITCHES)]
-                      + [f"NOTE_OFF_{p}" for p in range(N_PITCHES)]
-                      + [f"TIME_SHIFT_{d}" for d in range(1, MAX_SHIFT + 1)]
-                      + list(self.extra_tokens))
+    def _set_vocabulary(self, base: list[str]) -> None:
+        self.names = ["PAD", "BOS", "EOS"] + base + list(self.extra_tokens)
         self._ids = {name: i for i, name in enumerate(self.names)}
         if len(self._ids) != len(self.names):
             raise ValueError(f"duplicate token names in extra_tokens {self.extra_tokens}")
-        shifts = np.zeros(len(self.names), dtype=np.int64)
-        shifts[TIME_SHIFT_BASE:BASE_VOCAB_SIZE] = np.arange(1, MAX_SHIFT + 1)
-        self.shift_steps = shifts  # steps of time each token advances (0 for all but TIME_SHIFT)
 
     @property
     def size(self) -> int:
@@ -72,6 +78,62 @@ class EventTokenizer:
             return self._ids[name]
         except KeyError:
             raise KeyError(f"unknown token {name!r}") from None
+
+    def encode(self, notes: Sequence[Note], bos: bool = True, eos: bool = True) -> np.ndarray:
+        raise NotImplementedError
+
+    def decode_with_report(self, ids: Iterable[int]) -> tuple[list[Note], DecodeReport]:
+        raise NotImplementedError
+
+    def clock(self) -> Clock:
+        raise NotImplementedError
+
+    def decode(self, ids: Iterable[int]) -> list[Note]:
+        """Notes of a token sequence (stops at EOS); never fails: see ``decode_with_report``."""
+        return self.decode_with_report(ids)[0]
+
+    def elapsed_steps(self, ids: Iterable[int]) -> int:
+        """The time (16th-note steps) a token sequence reaches."""
+        clock = self.clock()
+        for token in ids:
+            clock.feed(int(token))
+        return clock.now
+
+
+class ShiftClock:
+    """Time of an event sequence: the sum of its tokens' shifts."""
+
+    def __init__(self, shift_steps: np.ndarray):
+        self._shifts = shift_steps.tolist()
+        self.now = 0
+
+    def feed(self, token: int) -> None:
+        self.now += self._shifts[token]
+
+
+@dataclass
+class EventTokenizer(Tokenizer):
+    """The event vocabulary plus encode/decode; ``extra_tokens`` are appended after the 291 base ids."""
+
+    name = "event"
+    extra_tokens: tuple[str, ...] = ()
+    names: list[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._set_vocabulary([f"NOTE_ON_{p}" for p in range(N_PITCHES)]
+                             + [f"NOTE_OFF_{p}" for p in range(N_PITCHES)]
+                             + [f"TIME_SHIFT_{d}" for d in range(1, MAX_SHIFT + 1)])
+        shifts = np.zeros(len(self.names), dtype=np.int64)
+        shifts[TIME_SHIFT_BASE:BASE_VOCAB_SIZE] = np.arange(1, MAX_SHIFT + 1)
+        self.shift_steps = shifts  # steps of time each token advances (0 for all but TIME_SHIFT)
+
+    def clock(self) -> ShiftClock:
+        """A clock at time 0."""
+        return ShiftClock(self.shift_steps)
+
+    def elapsed_steps(self, ids: Iterable[int]) -> int:
+        """The time (16th-note steps) a token sequence reaches: its shifts, summed."""
+        return int(self.shift_steps[np.asarray(list(ids), dtype=np.int64)].sum())
 
     def encode(self, notes: Sequence[Note], bos: bool = True, eos: bool = True) -> np.ndarray:
         """Token ids (uint16) of a canonical note list, framed by BOS ... EOS unless disabled."""
@@ -90,10 +152,6 @@ class EventTokenizer:
         if eos:
             out.append(EOS)
         return np.asarray(out, dtype=np.uint16)
-
-    def decode(self, ids: Iterable[int]) -> list[Note]:
-        """Notes of a token sequence (stops at EOS); never fails: see ``decode_with_report``."""
-        return self.decode_with_report(ids)[0]
 
     def decode_with_report(self, ids: Iterable[int]) -> tuple[list[Note], DecodeReport]:
         """Decode any id sequence into a canonical note list, counting grammar errors.
@@ -134,3 +192,17 @@ class EventTokenizer:
             notes.append(Note(pitch, start, max(now, start + 1)))
         notes.sort(key=lambda n: (n.start, n.pitch, n.end))
         return notes, report
+
+
+TOKENIZERS = ("event", "remi")
+
+
+def make_tokenizer(name: str = "event", extra_tokens: Sequence[str] = ()) -> Tokenizer:
+    """The tokenizer called ``name`` (``event`` or ``remi``), with ``extra_tokens`` after its own ids."""
+    if name == "event":
+        return EventTokenizer(extra_tokens=tuple(extra_tokens))
+    if name == "remi":
+        from midi_genres.remi import RemiTokenizer
+
+        return RemiTokenizer(extra_tokens=tuple(extra_tokens))
+    raise ValueError(f"unknown tokenizer {name!r} (known: {', '.join(TOKENIZERS)})")

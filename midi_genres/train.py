@@ -19,7 +19,7 @@ from midi_genres.atomic import atomic_path
 from midi_genres.checkpoint import save_checkpoint
 from midi_genres.history import write_history
 from midi_genres.model import ModelConfig, MusicTransformer
-from midi_genres.tokenizer import EventTokenizer
+from midi_genres.tokenizer import make_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -221,13 +221,14 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
 
 def train_genre(train_path: str, val_path: str, model_params: dict, train_params: dict, checkpoint_path: str,
                 history_path: str, state_path: str | None = None, threads: int = 1,
-                extra_tokens: Sequence[str] = ()) -> None:
+                extra_tokens: Sequence[str] = (), tokenizer: str = "event") -> None:
     """The train rule: token files -> checkpoint (weights, configs, vocabulary, history) + history table.
 
     ``state_path`` (outside the rule's outputs, which Snakemake deletes before a job) holds the resumable state.
-    ``extra_tokens`` extend the vocabulary (e.g. the conditional model's genre tokens).
+    ``tokenizer`` names the vocabulary (``event`` or ``remi``); ``extra_tokens`` extend it (e.g. the conditional
+    model's genre tokens).
     """
-    tokenizer = EventTokenizer(extra_tokens=tuple(extra_tokens))
+    tokenizer = make_tokenizer(tokenizer, extra_tokens)
     checkpoint, history = train(np.load(train_path), np.load(val_path),
                                 ModelConfig(vocab_size=tokenizer.size, **model_params), TrainConfig(**train_params),
                                 tokenizer.names, threads=threads, state_path=state_path)

@@ -4,12 +4,13 @@
 
 rule evaluate_model:
     input:
-        checkpoint="results/checkpoints/{genre}.pt",
-        val=expand("data/tokens/{data}.val.npy", data=GENRES),
-        stats=expand("data/tokens/{data}.stats.json", data=GENRES),
+        checkpoint=R("checkpoints/{genre}.pt"),
+        val=expand(T("{data}.val.npy"), data=GENRES),
+        stats=expand(T("{data}.stats.json"), data=GENRES),
     output:
-        table="results/eval/{genre}.tsv",
+        table=R("eval/{genre}.tsv"),
     params:
+        tokenizer=TOKENIZER,
         genres=GENRES,
         tempos={g: source(g)["tempo"] for g in GENRES},
     log:
@@ -28,10 +29,10 @@ rule evaluate_model:
 
 rule aggregate_cross_genre:
     input:
-        tables=expand("results/eval/{genre}.tsv", genre=GENRES),
+        tables=expand(R("eval/{genre}.tsv"), genre=GENRES),
     output:
-        matrix="results/cross_genre.tsv",
-        figure="results/cross_genre.png",
+        matrix=R("cross_genre.tsv"),
+        figure=R("cross_genre.png"),
     params:
         genres=GENRES,
         titles={g: source(g).get("title", g) for g in GENRES},
@@ -48,11 +49,12 @@ rule aggregate_cross_genre:
 
 rule sample_batch:
     input:
-        checkpoint="results/checkpoints/{genre}.pt",
+        checkpoint=R("checkpoints/{genre}.pt"),
     output:
-        tokens="results/samples_batch/{genre}.npy",
-        table="results/samples_batch/{genre}.tsv",
+        tokens=R("samples_batch/{genre}.npy"),
+        table=R("samples_batch/{genre}.tsv"),
     params:
+        tokenizer=TOKENIZER,
         sample=lambda wc: section("sample", wc.genre),
         tempo=lambda wc: source(wc.genre)["tempo"],
         n_samples=config["metrics"]["samples"],
@@ -72,11 +74,12 @@ rule sample_batch:
 
 rule musical_metrics:
     input:
-        train="data/tokens/{genre}.npy",
-        samples="results/samples_batch/{genre}.npy",
+        train=T("{genre}.npy"),
+        samples=R("samples_batch/{genre}.npy"),
     output:
-        table="results/metrics/{genre}.tsv",
+        table=R("metrics/{genre}.tsv"),
     params:
+        tokenizer=TOKENIZER,
         drums=lambda wc: is_drums(wc.genre),
         corpus_pieces=config["metrics"]["corpus_pieces"],
     log:
@@ -94,11 +97,13 @@ rule musical_metrics:
 
 rule memorisation:
     input:
-        train="data/tokens/{genre}.npy",
-        val="data/tokens/{genre}.val.npy",
-        samples="results/samples_batch/{genre}.npy",
+        train=T("{genre}.npy"),
+        val=T("{genre}.val.npy"),
+        samples=R("samples_batch/{genre}.npy"),
     output:
-        table="results/memorisation/{genre}.tsv",
+        table=R("memorisation/{genre}.tsv"),
+    params:
+        tokenizer=TOKENIZER,
     log:
         "logs/memorisation/{genre}.log",
     benchmark:
@@ -114,10 +119,10 @@ rule memorisation:
 
 rule aggregate_metrics:
     input:
-        tables=expand("results/metrics/{genre}.tsv", genre=GENRES),
+        tables=expand(R("metrics/{genre}.tsv"), genre=GENRES),
     output:
-        table="results/metrics.tsv",
-        figure="results/metrics.png",
+        table=R("metrics.tsv"),
+        figure=R("metrics.png"),
     params:
         genres=GENRES,
         titles={g: source(g).get("title", g) for g in GENRES},

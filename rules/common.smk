@@ -1,6 +1,7 @@
 # Genre lists, per-genre lookups and wildcard constraints. Config reaches jobs only through these helpers
 # and the rules' params.
 
+import os
 import re
 
 from midi_genres.conditional import genre_token, genre_tokens
@@ -23,6 +24,26 @@ def _check_genres():
 _check_genres()
 
 GENRES = list(config["genres"])
+RESULTS = os.path.normpath(config["results_dir"])
+TOKENIZER = config["tokenizer"]
+if RESULTS.split(os.sep)[0] in ("data", "logs", ".snakemake"):
+    raise ValueError(f"config 'results_dir' {RESULTS!r} must not lie in data/, logs/ or .snakemake/")
+
+
+def compared_runs():
+    """The results folders of the finished runs this one is compared with (config compare_with)."""
+    return [os.path.normpath(d) for d in config["compare_with"]]
+
+
+def R(path):
+    """``path`` inside the results folder (config results_dir, default results/)."""
+    return f"{RESULTS}/{path}"
+
+
+def T(path):
+    """``path`` inside the token folder of the configured tokenizer: data/tokens/ for event, data/tokens/<name>/
+    for the others, so runs with different tokenizers keep their own token streams."""
+    return f"data/tokens/{path}" if TOKENIZER == "event" else f"data/tokens/{TOKENIZER}/{path}"
 
 
 def genres_of_kind(kind):
@@ -88,18 +109,19 @@ def conditional_outputs():
     """Final outputs of the conditional model (none unless conditional.enabled)."""
     if not config["conditional"]["enabled"]:
         return []
-    return expand("results/conditional/pianorolls/{genre}.png", genre=GENRES) + [
-        "results/conditional/likelihood.tsv",
-        "results/conditional/likelihood.png",
+    return expand(R("conditional/pianorolls/{genre}.png"), genre=GENRES) + [
+        R("conditional/likelihood.tsv"),
+        R("conditional/likelihood.png"),
     ]
 
 
 def open_end_outputs():
-    """Final outputs of the open-ended experiments (cross-genre prompting, the conditional model)."""
+    """Final outputs of the open-ended experiments (cross-genre prompting, the conditional model, run comparison)."""
     pairs = crossprompt_pairs()
-    each = [f"results/crossprompt/{m}__from__{p}.{ext}" for m, p in pairs for ext in ("mid", "png")]
-    crossprompt = each + ["results/crossprompt.tsv", "results/crossprompt.png"] if pairs else []
-    return crossprompt + conditional_outputs()
+    each = [R(f"crossprompt/{m}__from__{p}.{ext}") for m, p in pairs for ext in ("mid", "png")]
+    crossprompt = each + [R("crossprompt.tsv"), R("crossprompt.png")] if pairs else []
+    compare = [R("compare_runs.tsv"), R("compare_runs.png")] if compared_runs() else []
+    return crossprompt + conditional_outputs() + compare
 
 
 def section(name, genre):
@@ -129,19 +151,19 @@ def audio_path(stem):
 
 def audio_outputs():
     """Every sample's audio file (none when audio is off)."""
-    return expand(audio_path("results/audio/{genre}"), genre=GENRES) if audio_enabled() else []
+    return expand(audio_path(R("audio/{genre}")), genre=GENRES) if audio_enabled() else []
 
 
 def training_audio_outputs():
     """Every genre's folder of training-piece audio (none when audio is off or audio.training_pieces is 0)."""
     wanted = audio_enabled() and config["audio"]["training_pieces"] > 0
-    return expand("results/audio/training/{genre}", genre=GENRES) if wanted else []
+    return expand(R("audio/training/{genre}"), genre=GENRES) if wanted else []
 
 
 def listen_and_look_outputs():
     """The final outputs of rules/gallery.smk: training curves, audio and the gallery page."""
-    curves = expand("results/curves/{genre}.png", genre=GENRES) + ["results/training_curves.png"]
-    return curves + audio_outputs() + training_audio_outputs() + ["results/index.html"]
+    curves = expand(R("curves/{genre}.png"), genre=GENRES) + [R("training_curves.png")]
+    return curves + audio_outputs() + training_audio_outputs() + [R("index.html")]
 
 
 def report_labels(figure):
@@ -151,11 +173,11 @@ def report_labels(figure):
 
 def all_outputs():
     """Every final output of the experiment."""
-    return listen_and_look_outputs() + expand("results/pianorolls/{genre}.png", genre=GENRES) + [
-        "results/comparison.png",
-        "results/summary.tsv",
-        "results/cross_genre.tsv",
-        "results/cross_genre.png",
-        "results/metrics.tsv",
-        "results/metrics.png",
+    return listen_and_look_outputs() + expand(R("pianorolls/{genre}.png"), genre=GENRES) + [
+        R("comparison.png"),
+        R("summary.tsv"),
+        R("cross_genre.tsv"),
+        R("cross_genre.png"),
+        R("metrics.tsv"),
+        R("metrics.png"),
     ]

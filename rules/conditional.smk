@@ -6,12 +6,13 @@
 
 rule tag_conditional:
     input:
-        train=expand("data/tokens/{genre}.npy", genre=GENRES),
-        val=expand("data/tokens/{genre}.val.npy", genre=GENRES),
+        train=expand(T("{genre}.npy"), genre=GENRES),
+        val=expand(T("{genre}.val.npy"), genre=GENRES),
     output:
-        train="data/tokens/conditional/all.npy",
-        val="data/tokens/conditional/all.val.npy",
+        train=T("conditional/all.npy"),
+        val=T("conditional/all.val.npy"),
     params:
+        tokenizer=TOKENIZER,
         genres=GENRES,
     log:
         "logs/tag_conditional/all.log",
@@ -26,15 +27,16 @@ rule tag_conditional:
 
 use rule train as train_conditional with:
     input:
-        train="data/tokens/conditional/all.npy",
-        val="data/tokens/conditional/all.val.npy",
+        train=T("conditional/all.npy"),
+        val=T("conditional/all.val.npy"),
     output:
-        checkpoint="results/conditional/checkpoint.pt",
-        history="results/conditional/train.tsv",
+        checkpoint=R("conditional/checkpoint.pt"),
+        history=R("conditional/train.tsv"),
     params:
+        tokenizer=TOKENIZER,
         model=config["model"],
         train=conditional_train_section(),
-        state="results/train_state/conditional.pt",
+        state=R("train_state/conditional.pt"),
         extra_tokens=genre_tokens(GENRES),
     log:
         "logs/train/conditional.log",
@@ -47,10 +49,11 @@ use rule train as train_conditional with:
 
 use rule sample as sample_conditional with:
     input:
-        checkpoint="results/conditional/checkpoint.pt",
+        checkpoint=R("conditional/checkpoint.pt"),
     output:
-        midi="results/conditional/samples/{genre}.mid",
+        midi=R("conditional/samples/{genre}.mid"),
     params:
+        tokenizer=TOKENIZER,
         sample=lambda wc: section("sample", wc.genre),
         tempo=lambda wc: source(wc.genre)["tempo"],
         drums=lambda wc: is_drums(wc.genre),
@@ -64,9 +67,9 @@ use rule sample as sample_conditional with:
 
 use rule render_pianoroll as render_pianoroll_conditional with:
     input:
-        midi="results/conditional/samples/{genre}.mid",
+        midi=R("conditional/samples/{genre}.mid"),
     output:
-        png="results/conditional/pianorolls/{genre}.png",
+        png=R("conditional/pianorolls/{genre}.png"),
     params:
         title=lambda wc: f"{source(wc.genre).get('title', wc.genre)}: sample of the conditional model",
         tempo=lambda wc: source(wc.genre)["tempo"],
@@ -78,14 +81,15 @@ use rule render_pianoroll as render_pianoroll_conditional with:
 
 rule evaluate_conditional:
     input:
-        checkpoint="results/conditional/checkpoint.pt",
-        val=expand("data/tokens/{genre}.val.npy", genre=GENRES),
-        stats=expand("data/tokens/{genre}.stats.json", genre=GENRES),
-        separate=expand("results/eval/{genre}.tsv", genre=GENRES),
+        checkpoint=R("conditional/checkpoint.pt"),
+        val=expand(T("{genre}.val.npy"), genre=GENRES),
+        stats=expand(T("{genre}.stats.json"), genre=GENRES),
+        separate=expand(R("eval/{genre}.tsv"), genre=GENRES),
     output:
-        table="results/conditional/likelihood.tsv",
-        figure="results/conditional/likelihood.png",
+        table=R("conditional/likelihood.tsv"),
+        figure=R("conditional/likelihood.png"),
     params:
+        tokenizer=TOKENIZER,
         genres=GENRES,
         titles={g: source(g).get("title", g) for g in GENRES},
     log:

@@ -4,18 +4,19 @@
 
 rule crossprompt:
     input:
-        checkpoint="results/checkpoints/{model}.pt",
-        prompt_val="data/tokens/{prompt}.val.npy",
-        model_train="data/tokens/{model}.npy",
-        prompt_train="data/tokens/{prompt}.npy",
+        checkpoint=R("checkpoints/{model}.pt"),
+        prompt_val=T("{prompt}.val.npy"),
+        model_train=T("{model}.npy"),
+        prompt_train=T("{prompt}.npy"),
     output:
-        midi="results/crossprompt/{model}__from__{prompt}.mid",
-        png="results/crossprompt/{model}__from__{prompt}.png",
-        table="results/crossprompt/{model}__from__{prompt}.tsv",
+        midi=R("crossprompt/{model}__from__{prompt}.mid"),
+        png=R("crossprompt/{model}__from__{prompt}.png"),
+        table=R("crossprompt/{model}__from__{prompt}.tsv"),
     wildcard_constraints:
         model=one_of(GENRES),
         prompt=one_of(GENRES),
     params:
+        tokenizer=TOKENIZER,
         bars=config["crossprompt"]["bars"],
         samples=config["crossprompt"]["samples"],
         sample=lambda wc: section("sample", wc.model),
@@ -39,10 +40,10 @@ rule crossprompt:
 
 rule aggregate_crossprompt:
     input:
-        tables=[f"results/crossprompt/{m}__from__{p}.tsv" for m, p in crossprompt_pairs()],
+        tables=[R(f"crossprompt/{m}__from__{p}.tsv") for m, p in crossprompt_pairs()],
     output:
-        table="results/crossprompt.tsv",
-        figure="results/crossprompt.png",
+        table=R("crossprompt.tsv"),
+        figure=R("crossprompt.png"),
     params:
         pairs=crossprompt_pairs(),
         titles={g: source(g).get("title", g) for g in GENRES},

@@ -4,10 +4,10 @@
 
 rule render_curves:
     input:
-        history="results/train/{genre}.tsv",
+        history=R("train/{genre}.tsv"),
     output:
         png=report(
-            "results/curves/{genre}.png",
+            R("curves/{genre}.png"),
             caption="../report/curves.rst",
             category="Training",
             subcategory="Per genre",
@@ -28,10 +28,10 @@ rule render_curves:
 
 rule render_training_curves:
     input:
-        histories=expand("results/train/{genre}.tsv", genre=GENRES),
+        histories=expand(R("train/{genre}.tsv"), genre=GENRES),
     output:
         png=report(
-            "results/training_curves.png",
+            R("training_curves.png"),
             caption="../report/training_curves.rst",
             category="Training",
             subcategory="All genres",
@@ -52,10 +52,10 @@ rule render_training_curves:
 
 rule render_audio:
     input:
-        midi="results/samples/{genre}.mid",
+        midi=R("samples/{genre}.mid"),
     output:
         audio=report(
-            audio_path("results/audio/{genre}"),
+            audio_path(R("audio/{genre}")),
             caption="../report/audio.rst",
             category="Samples",
             subcategory="Audio",
@@ -82,7 +82,7 @@ rule render_training_audio:
         midi="data/midi/{genre}",
         manifest="data/midi/{genre}.manifest.tsv",
     output:
-        audio=directory("results/audio/training/{genre}"),
+        audio=directory(R("audio/training/{genre}")),
     params:
         audio=audio_settings(),
         pieces=config["audio"]["training_pieces"],
@@ -105,16 +105,16 @@ rule render_training_audio:
 
 rule build_gallery:
     input:
-        summary="results/summary.tsv",
-        comparison="results/comparison.png",
-        training_curves="results/training_curves.png",
-        pianorolls=expand("results/pianorolls/{genre}.png", genre=GENRES),
-        curves=expand("results/curves/{genre}.png", genre=GENRES),
-        samples=expand("results/samples/{genre}.mid", genre=GENRES),
+        summary=R("summary.tsv"),
+        comparison=R("comparison.png"),
+        training_curves=R("training_curves.png"),
+        pianorolls=expand(R("pianorolls/{genre}.png"), genre=GENRES),
+        curves=expand(R("curves/{genre}.png"), genre=GENRES),
+        samples=expand(R("samples/{genre}.mid"), genre=GENRES),
         audio=audio_outputs(),
         training_audio=training_audio_outputs(),
     output:
-        html="results/index.html",
+        html=R("index.html"),
     params:
         genres=GENRES,
         sources={g: source(g) for g in GENRES},

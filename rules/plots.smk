@@ -3,10 +3,10 @@
 
 rule render_pianoroll:
     input:
-        midi="results/samples/{genre}.mid",
+        midi=R("samples/{genre}.mid"),
     output:
         png=report(
-            "results/pianorolls/{genre}.png",
+            R("pianorolls/{genre}.png"),
             caption="../report/pianoroll.rst",
             category="Samples",
             subcategory="Piano rolls",
@@ -30,16 +30,16 @@ rule render_pianoroll:
 
 rule aggregate_comparison:
     input:
-        samples=expand("results/samples/{genre}.mid", genre=GENRES),
-        stats=expand("data/tokens/{genre}.stats.json", genre=GENRES),
-        histories=expand("results/train/{genre}.tsv", genre=GENRES),
-        evals=expand("results/eval/{genre}.tsv", genre=GENRES),
-        metrics=expand("results/metrics/{genre}.tsv", genre=GENRES),
-        memorisation=expand("results/memorisation/{genre}.tsv", genre=GENRES),
-        batches=expand("results/samples_batch/{genre}.tsv", genre=GENRES),
+        samples=expand(R("samples/{genre}.mid"), genre=GENRES),
+        stats=expand(T("{genre}.stats.json"), genre=GENRES),
+        histories=expand(R("train/{genre}.tsv"), genre=GENRES),
+        evals=expand(R("eval/{genre}.tsv"), genre=GENRES),
+        metrics=expand(R("metrics/{genre}.tsv"), genre=GENRES),
+        memorisation=expand(R("memorisation/{genre}.tsv"), genre=GENRES),
+        batches=expand(R("samples_batch/{genre}.tsv"), genre=GENRES),
     output:
-        figure=report("results/comparison.png", caption="../report/comparison.rst", category="Comparison"),
-        summary=report("results/summary.tsv", caption="../report/summary.rst", category="Comparison"),
+        figure=report(R("comparison.png"), caption="../report/comparison.rst", category="Comparison"),
+        summary=report(R("summary.tsv"), caption="../report/summary.rst", category="Comparison"),
     params:
         genres=GENRES,
         sources={g: source(g) for g in GENRES},

@@ -3,10 +3,11 @@
 
 rule sample:
     input:
-        checkpoint="results/checkpoints/{genre}.pt",
+        checkpoint=R("checkpoints/{genre}.pt"),
     output:
-        midi="results/samples/{genre}.mid",
+        midi=R("samples/{genre}.mid"),
     params:
+        tokenizer=TOKENIZER,
         sample=lambda wc: section("sample", wc.genre),
         tempo=lambda wc: source(wc.genre)["tempo"],
         drums=lambda wc: is_drums(wc.genre),

@@ -6,10 +6,11 @@ rule tokenize:
         midi="data/midi/{genre}",
         manifest="data/midi/{genre}.manifest.tsv",
     output:
-        train="data/tokens/{genre}.npy",
-        val="data/tokens/{genre}.val.npy",
-        stats="data/tokens/{genre}.stats.json",
+        train=T("{genre}.npy"),
+        val=T("{genre}.val.npy"),
+        stats=T("{genre}.stats.json"),
     params:
+        tokenizer=TOKENIZER,
         val_fraction=config["corpus"]["val_fraction"],
     log:
         "logs/tokenize/{genre}.log",

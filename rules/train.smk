@@ -3,15 +3,16 @@
 
 rule train:
     input:
-        train="data/tokens/{genre}.npy",
-        val="data/tokens/{genre}.val.npy",
+        train=T("{genre}.npy"),
+        val=T("{genre}.val.npy"),
     output:
-        checkpoint="results/checkpoints/{genre}.pt",
-        history="results/train/{genre}.tsv",
+        checkpoint=R("checkpoints/{genre}.pt"),
+        history=R("train/{genre}.tsv"),
     params:
+        tokenizer=TOKENIZER,
         model=config["model"],
         train=lambda wc: section("train", wc.genre),
-        state=lambda wc: f"results/train_state/{wc.genre}.pt",
+        state=lambda wc: R(f"train_state/{wc.genre}.pt"),
     log:
         "logs/train/{genre}.log",
     benchmark:

@@ -26,7 +26,8 @@ def test_split_at_cuts_sounding_notes_at_the_bar_line_and_shifts_the_rest():
     head, tail = split_at(notes, 16)
     assert head == [Note(60, 0, 4), Note(64, 12, 16)]
     assert tail == [Note(67, 0, 2), Note(72, 14, 15)]
-    assert continuation_notes(notes, 16) == tail
+    generated = [Note(67, 16, 18), Note(72, 30, 31)]
+    assert continuation_notes(head + generated, head, 16) == tail
 
 
 def test_prompt_piece_is_the_first_long_enough_else_the_longest():

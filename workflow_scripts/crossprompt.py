@@ -7,4 +7,4 @@ log_to_file(snakemake.log[0])
 inp, out, p, wc = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards
 crossprompt(inp.checkpoint, wc.model, wc.prompt, inp.prompt_val, inp.model_train, inp.prompt_train, out.midi, out.png,
             out.table, p.bars, p.samples, p.sample, p.tempo, p.drums, p.corpus_pieces, p.title,
-            threads=snakemake.threads)
+            threads=snakemake.threads, tokenizer=p.tokenizer)

@@ -6,4 +6,4 @@ from midi_genres.joblog import log_to_file
 log_to_file(snakemake.log[0])
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
 evaluate_conditional(inp.checkpoint, p.genres, p.titles, inp.val, inp.stats, inp.separate, out.table, out.figure,
-                     threads=snakemake.threads)
+                     threads=snakemake.threads, tokenizer=p.tokenizer)

@@ -6,4 +6,4 @@ from midi_genres.joblog import log_to_file
 log_to_file(snakemake.log[0])
 inp, p = snakemake.input, snakemake.params
 evaluate_model(inp.checkpoint, snakemake.wildcards.genre, p.genres, inp.val, inp.stats, p.tempos,
-               snakemake.output.table, threads=snakemake.threads)
+               snakemake.output.table, threads=snakemake.threads, tokenizer=p.tokenizer)

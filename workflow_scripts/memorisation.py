@@ -5,4 +5,5 @@ from midi_genres.memorisation import memorisation
 
 log_to_file(snakemake.log[0])
 inp = snakemake.input
-memorisation(snakemake.wildcards.genre, inp.train, inp.val, inp.samples, snakemake.output.table)
+memorisation(snakemake.wildcards.genre, inp.train, inp.val, inp.samples, snakemake.output.table,
+             tokenizer=snakemake.params.tokenizer)

@@ -5,4 +5,5 @@ from midi_genres.metrics import musical_metrics
 
 log_to_file(snakemake.log[0])
 inp, p = snakemake.input, snakemake.params
-musical_metrics(snakemake.wildcards.genre, inp.train, inp.samples, p.drums, p.corpus_pieces, snakemake.output.table)
+musical_metrics(snakemake.wildcards.genre, inp.train, inp.samples, p.drums, p.corpus_pieces, snakemake.output.table,
+                tokenizer=p.tokenizer)

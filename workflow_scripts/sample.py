@@ -6,4 +6,5 @@ from midi_genres.sample import sample_genre
 log_to_file(snakemake.log[0])
 p = snakemake.params
 sample_genre(snakemake.input.checkpoint, snakemake.output.midi, p.sample, p.tempo, p.drums,
-             threads=snakemake.threads, extra_tokens=p.get("extra_tokens", ()), prompt=p.get("prompt"))
+             threads=snakemake.threads, extra_tokens=p.get("extra_tokens", ()), prompt=p.get("prompt"),
+             tokenizer=p.tokenizer)

@@ -6,4 +6,4 @@ from midi_genres.sample import sample_batch
 log_to_file(snakemake.log[0])
 out, p = snakemake.output, snakemake.params
 sample_batch(snakemake.input.checkpoint, out.tokens, out.table, p.sample, p.tempo, p.n_samples,
-             threads=snakemake.threads)
+             threads=snakemake.threads, tokenizer=p.tokenizer)

@@ -5,4 +5,4 @@ from midi_genres.joblog import log_to_file
 
 log_to_file(snakemake.log[0])
 inp, out = snakemake.input, snakemake.output
-tag_streams(snakemake.params.genres, inp.train, inp.val, out.train, out.val)
+tag_streams(snakemake.params.genres, inp.train, inp.val, out.train, out.val, tokenizer=snakemake.params.tokenizer)

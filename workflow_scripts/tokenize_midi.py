@@ -5,4 +5,5 @@ from midi_genres.joblog import log_to_file
 
 log_to_file(snakemake.log[0])
 inp, out = snakemake.input, snakemake.output
-tokenize_genre(inp.midi, inp.manifest, snakemake.params.val_fraction, out.train, out.val, out.stats)
+tokenize_genre(inp.midi, inp.manifest, snakemake.params.val_fraction, out.train, out.val, out.stats,
+               tokenizer=snakemake.params.tokenizer)
