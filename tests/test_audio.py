@@ -147,10 +147,10 @@ def test_training_audio_is_the_first_kept_pieces_cut_to_the_sample_length(tmp_pa
 def test_with_audio_off_no_audio_rule_is_planned_and_the_gallery_still_is(tmp_path):
     cfg = tiny_config()
     cfg["audio"]["enabled"] = False
-    jobs = planned_jobs(tmp_path, cfg)
+    jobs = planned_jobs(tmp_path, config=cfg)
     assert "render_audio" not in jobs and "render_training_audio" not in jobs and "build_gallery" in jobs
     cfg["audio"].update(enabled=True, training_pieces=0)
-    jobs = planned_jobs(tmp_path, cfg)
+    jobs = planned_jobs(tmp_path, config=cfg)
     assert jobs["render_audio"] == set(cfg["genres"]) and "render_training_audio" not in jobs
 
 

@@ -42,9 +42,9 @@ def snakemake(workdir, *args, config=None, check=True):
     return proc
 
 
-def planned_jobs(workdir, config=None):
-    """{rule: set of genres} that a dry run would execute."""
-    out = snakemake(workdir, "-n", config=config).stdout
+def planned_jobs(workdir, *args, config=None):
+    """{rule: set of genres} that a dry run (with extra command line ``args``) would execute."""
+    out = snakemake(workdir, "-n", *args, config=config).stdout
     jobs = {}
     rule = None
     for line in out.splitlines():
@@ -131,9 +131,16 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
     gallery = {"build_gallery": set(), **({"render_audio": {"rap"}} if AUDIO else {})}
     analysis = {"sample_batch": {"rap"}, "musical_metrics": {"rap"}, "memorisation": {"rap"},
                 "aggregate_metrics": set()}
-    assert planned_jobs(run, cfg) == {"sample": {"rap"}, "render_pianoroll": {"rap"}, "aggregate_comparison": set(),
-                                      "all": set(), **gallery, **analysis}
+    assert planned_jobs(run, config=cfg) == {"sample": {"rap"}, "render_pianoroll": {"rap"},
+                                             "aggregate_comparison": set(), "all": set(), **gallery, **analysis}
     (run / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
+    # The README's way to rebuild one genre from one stage on: --forcerun names the file.
+    from_tokens = planned_jobs(run, "--forcerun", "data/tokens/rap.npy")
+    assert from_tokens.pop("tokenize") == {"rap"} and from_tokens.pop("train") == {"rap"}
+    assert "extract_corpus" not in from_tokens and "synthesize" not in from_tokens
+    # every model is evaluated on rap's new validation split (the cross-genre matrix); all else is rap's alone
+    assert from_tokens.pop("evaluate_model") == set(GENRES) and "aggregate_comparison" in from_tokens
+    assert all(genres <= {"rap"} for genres in from_tokens.values()), from_tokens
     # Snakemake 9 reruns a job whose input's content changed; a missing intermediate file alone is not rebuilt while
     # its consumers are up to date. The tokens are restored afterwards (bytes and time): the run is shared.
     tokens = run / "data/tokens/bach.npy"
@@ -191,7 +198,7 @@ def test_lint_is_clean():
 
 
 def test_dry_run_of_the_full_default_experiment_plans_every_stage(tmp_path):
-    jobs = planned_jobs(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
+    jobs = planned_jobs(tmp_path, config=yaml.safe_load((REPO / "config.yaml").read_text()))
     assert len(jobs["extract_corpus"]) == 7 and len(jobs["synthesize"]) == 5
     for rule in ("tokenize", "train", "sample", "render_pianoroll"):
         assert len(jobs[rule]) == 12
