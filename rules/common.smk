@@ -3,7 +3,9 @@
 
 import os
 import re
+import sys
 
+from midi_genres.audio import missing_tools
 from midi_genres.conditional import genre_token, genre_tokens
 from midi_genres.midi_dir import DEFAULT_MIN_NOTES, find_midi_files
 from midi_genres.synth import DRUM_GENERATORS
@@ -134,14 +136,31 @@ def is_drums(genre):
     return source(genre).get("generator") in DRUM_GENERATORS
 
 
-def audio_enabled():
-    """Whether samples are rendered to audio (config audio.enabled)."""
-    return config["audio"]["enabled"]
-
-
 def audio_settings():
     """How MIDI becomes audio: the audio section without the switches, which do not change a rendering."""
     return {k: v for k, v in config["audio"].items() if k not in ("enabled", "training_pieces")}
+
+
+def _audio_enabled():
+    enabled = config["audio"]["enabled"]
+    if enabled != "auto":
+        return enabled
+    missing = missing_tools(audio_settings())
+    if missing:
+        print(
+            "audio.enabled is auto and audio is off for this run: " + "; ".join(missing)
+            + " (audio.enabled: true makes a missing tool an error)",
+            file=sys.stderr,
+        )
+    return not missing
+
+
+AUDIO = _audio_enabled()
+
+
+def audio_enabled():
+    """Whether samples are rendered to audio: config audio.enabled, where auto means wherever the tools are."""
+    return AUDIO
 
 
 def audio_path(stem):

@@ -154,6 +154,14 @@ def test_with_audio_off_no_audio_rule_is_planned_and_the_gallery_still_is(tmp_pa
     assert jobs["render_audio"] == set(cfg["genres"]) and "render_training_audio" not in jobs
 
 
+def test_audio_auto_leaves_audio_out_saying_what_is_missing(tmp_path):
+    cfg = tiny_config()
+    cfg["audio"].update(enabled="auto", soundfont=str(tmp_path / "no-such.sf2"))
+    proc = snakemake(tmp_path, "-n", config=cfg)
+    assert "audio is off for this run" in proc.stderr and "no-such.sf2" in proc.stderr
+    assert "rule render_audio:" not in proc.stdout and "rule build_gallery:" in proc.stdout
+
+
 def test_the_render_audio_job_fails_saying_what_to_install(tmp_path):
     write_midi(tmp_path / "results/samples/bach.mid", melody(), 90)
     cfg = tiny_config()
