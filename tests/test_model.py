@@ -1,7 +1,8 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
-from midi_genres.model import ModelConfig, MusicTransformer
+from midi_genres.model import ModelConfig, MusicTransformer, causal_attention
 
 
 def test_default_model_is_the_seed_architecture_with_about_half_a_million_parameters():
@@ -35,6 +36,29 @@ def test_kv_cache_gives_the_same_logits_as_the_full_context():
         logits, cache = model(x[:, t:t + 1], cache)
         steps.append(logits)
     assert torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5)
+
+
+def test_fused_causal_attention_computes_what_sdpa_does_values_and_gradients():
+    torch.manual_seed(2)
+    q, k, v = (torch.randn(3, 4, 70, 32, requires_grad=True) for _ in range(3))
+    ours = causal_attention(q, k, v)
+    ours_grads = torch.autograd.grad(ours.square().sum(), (q, k, v))
+    plain = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    plain_grads = torch.autograd.grad(plain.square().sum(), (q, k, v))
+    assert torch.allclose(ours, plain, atol=1e-5)
+    for a, b in zip(ours_grads, plain_grads, strict=True):
+        assert torch.allclose(a, b, atol=1e-4)
+
+
+def test_the_bf16_cpu_training_path_matches_the_fp32_model():
+    torch.manual_seed(3)
+    model = MusicTransformer(ModelConfig())
+    x = torch.randint(0, 291, (4, 64))
+    fp32, _ = model(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # takes causal_attention
+        bf16, _ = model(x)
+    assert bf16.dtype == torch.bfloat16
+    assert (bf16.float() - fp32).abs().max() < 0.05 * fp32.abs().max()
 
 
 def test_context_longer_than_max_len_is_refused():
