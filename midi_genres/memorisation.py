@@ -65,9 +65,14 @@ def ngram_hashes(codes: np.ndarray, gaps: np.ndarray, n: int) -> np.ndarray:
 
 
 class TrainingIndex:
-    """The training pieces' n-gram hashes, sorted, built once per n (a few recent lengths are kept)."""
+    """The training pieces' n-gram hashes, sorted, built once per n (a few recent lengths are kept).
 
-    def __init__(self, pieces: Sequence[Sequence[Note]]):
+    With ``queries`` (the pieces that will be looked up), the tables of n-grams of 8 notes or more keep only the
+    training positions whose 8-gram occurs in some query: no other position can match one of them, so the answers
+    for those queries are the same and each table is built from a small share of the training set.
+    """
+
+    def __init__(self, pieces: Sequence[Sequence[Note]], queries: Sequence[Sequence[Note]] | None = None):
         codes, gaps = [], []
         for notes in pieces:
             c, g = note_codes(notes)
@@ -76,11 +81,20 @@ class TrainingIndex:
         self.codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.uint64)
         self.gaps = np.concatenate(gaps) if gaps else np.zeros(0, dtype=np.uint64)
         self._sorted: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._starts = None  # training positions where a query's n-gram (n >= 8) can match; None = all
+        if queries is not None:
+            n = NGRAMS[0]
+            wanted = [ngram_hashes(*note_codes(q), n) for q in queries]
+            wanted = np.concatenate(wanted) if wanted else np.zeros(0, dtype=np.uint64)
+            self._starts = np.flatnonzero(np.isin(ngram_hashes(self.codes, self.gaps, n), wanted))
 
     def hashes(self, n: int) -> np.ndarray:
-        """Sorted distinct hashes of every training n-gram."""
+        """Sorted distinct hashes of every training n-gram (at the positions queries can match)."""
         if n not in self._sorted:
-            self._sorted[n] = np.unique(ngram_hashes(self.codes, self.gaps, n))
+            table = ngram_hashes(self.codes, self.gaps, n)
+            if self._starts is not None and n >= NGRAMS[0]:
+                table = table[self._starts[self._starts < len(table)]]
+            self._sorted[n] = np.unique(table)
             evictable = [k for k in self._sorted if k not in NGRAMS]
             if len(evictable) > CACHED_LENGTHS:
                 del self._sorted[evictable[0]]
@@ -151,11 +165,12 @@ def memorisation(genre: str, train_path: str | os.PathLike, val_path: str | os.P
     from midi_genres.tokenizer import make_tokenizer
 
     tok = make_tokenizer(tokenizer)
-    train = TrainingIndex([notes for notes, _ in decode_pieces(np.load(train_path), tok)])
-    rows = []
-    for kind, path in (("sample", samples_path), ("heldout", val_path)):
-        rows += [piece_row(genre, kind, i, notes, train)
-                 for i, (notes, _) in enumerate(decode_pieces(np.load(path), tok))]
+    queries = {kind: [notes for notes, _ in decode_pieces(np.load(path), tok)]
+               for kind, path in (("sample", samples_path), ("heldout", val_path))}
+    train = TrainingIndex([notes for notes, _ in decode_pieces(np.load(train_path), tok)],
+                          queries=queries["sample"] + queries["heldout"])
+    rows = [piece_row(genre, kind, i, notes, train) for kind, pieces in queries.items()
+            for i, notes in enumerate(pieces)]
     for kind in ("sample", "heldout"):
         chosen = [r for r in rows if r["set"] == kind]
         log.info("%s %s: %d pieces, copied 8-grams %.3f, 16-grams %.3f, longest copy %d notes", genre, kind,

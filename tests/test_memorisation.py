@@ -85,3 +85,14 @@ def test_memorisation_table_has_samples_and_heldout_rows(tmp_path):
 def test_longest_run_of_copied_ngrams():
     assert MEM.longest_run(np.array([1, 1, 0, 1, 1, 1, 0], dtype=bool)) == 3
     assert MEM.longest_run(np.zeros(4, dtype=bool)) == 0 and MEM.longest_run(np.ones(2, dtype=bool)) == 2
+
+
+def test_an_index_narrowed_to_its_queries_answers_them_exactly_as_the_full_one():
+    excerpt = shifted(TRAIN[4][10:40], steps=3)
+    spliced = TRAIN[2][:12] + shifted(TRAIN[9][20:45], steps=TRAIN[2][12].start - TRAIN[9][20].start + 5)
+    queries = [excerpt, spliced, melody(999), TRAIN[7], TRAIN[0][:5]]
+    narrow = MEM.TrainingIndex(TRAIN, queries=queries)
+    assert 0 < len(narrow.hashes(16)) < len(INDEX.hashes(16))
+    for piece in queries:
+        assert [narrow.copied(piece, n) for n in MEM.NGRAMS] == [INDEX.copied(piece, n) for n in MEM.NGRAMS]
+        assert narrow.longest_copy(piece) == INDEX.longest_copy(piece)
