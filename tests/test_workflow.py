@@ -4,8 +4,10 @@ import copy
 import csv
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +176,42 @@ def test_rerun_gives_byte_identical_tokens_weights_and_samples(run, tmp_path):
     b = torch.load(again / "results/checkpoints/bach.pt", weights_only=True)["model_state"]
     assert all(torch.equal(a[k], b[k]) for k in a)
     shutil.rmtree(again)
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_training_resumes_from_its_last_state_to_the_same_weights(tmp_path):
+    import torch
+
+    cfg = tiny_config()
+    cfg["genres"] = ["rap"]
+    cfg["train"].update(steps=300, state_interval=20, eval_interval=100)
+    target = "results/checkpoints/rap.pt"
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    killed.mkdir()
+    clean.mkdir()
+    (killed / "config.yaml").write_text(yaml.safe_dump(cfg))
+    # kill -9 the whole run, Snakemake included, as a power cut or a preempted allocation would
+    proc = subprocess.Popen([*SNAKEMAKE, "-d", str(killed), "--cores", "2", target], cwd=killed,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    state = killed / "results/train_state/rap.pt"
+    deadline = time.time() + 300
+    while not state.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.5)  # train on past the saved state
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / target).exists(), "training finished before it could be killed"
+    saved_step = torch.load(state, weights_only=True)["step"]
+
+    snakemake(killed, "--unlock")  # what Snakemake asks for after it was killed itself
+    snakemake(killed, "--cores", "2", target)  # the default profile reruns the incomplete job
+    assert f"resuming from step {saved_step} of 300" in (killed / "logs/train/rap.log").read_text()
+    assert not state.exists()
+    snakemake(clean, "--cores", "2", target, config=cfg)
+    resumed = torch.load(killed / target, weights_only=True)
+    fresh = torch.load(clean / target, weights_only=True)
+    assert all(torch.equal(v, resumed["model_state"][k]) for k, v in fresh["model_state"].items())
+    assert [r["val_loss"] for r in fresh["history"]] == [r["val_loss"] for r in resumed["history"]]
 
 
 @pytest.mark.parametrize("mutate, message", [
