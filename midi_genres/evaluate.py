@@ -105,35 +105,3 @@ def evaluate_model(checkpoint_path: str | os.PathLike, model_genre: str, genres:
                  elapsed, elapsed / k * (len(genres) - k))
     write_table(rows, EVAL_COLUMNS, table_path)
     return rows
-
-
-def cross_genre_matrix(genres: Sequence[str], table_paths: Sequence[str], column: str = "bits_per_note") -> np.ndarray:
-    """(model, data) matrix of one column of the evaluate_model tables, in ``genres`` order (NaN if missing)."""
-    from midi_genres.summary import read_table
-
-    matrix = np.full((len(genres), len(genres)), np.nan)
-    where = {g: i for i, g in enumerate(genres)}
-    for path in table_paths:
-        for row in read_table(path):
-            if row["model"] in where and row["data"] in where:
-                matrix[where[row["model"]], where[row["data"]]] = float(row[column])
-    return matrix
-
-
-def aggregate_cross_genre(genres: Sequence[str], titles: dict, table_paths: Sequence[str],
-                          matrix_path: str | os.PathLike, figure_path: str | os.PathLike) -> np.ndarray:
-    """The aggregate_cross_genre rule: the bits-per-note matrix (rows = model, columns = data) as TSV + heatmap."""
-    from midi_genres.plots import Heatmap, render_heatmaps
-    from midi_genres.summary import write_table
-
-    matrix = cross_genre_matrix(genres, table_paths)
-    rows = [{"model": g, **{d: round(float(v), 4) for d, v in zip(genres, matrix[i])}} for i, g in enumerate(genres)]
-    write_table(rows, ["model", *genres], matrix_path)
-    labels = [titles.get(g, g) for g in genres]
-    render_heatmaps([Heatmap(matrix, labels, labels, title="Bits per note of held-out music (lower = better)",
-                             xlabel="validation data of genre", ylabel="model trained on genre",
-                             colorbar="bits per note (log scale)", fmt="{:.1f}", cmap="viridis_r", log_scale=True,
-                             mark_diagonal=True)], figure_path,
-                    title="Cross-genre likelihood: each model on every genre's held-out pieces")
-    log.info("cross-genre bits per note:\n%s", matrix.round(2))
-    return matrix

@@ -1,9 +1,14 @@
-"""The experiment at a glance: the grouped comparison figure and the per-genre summary table."""
+"""The experiment at a glance: the grouped comparison figure, the per-genre summary table and the cross-genre
+matrix of the evaluate_model tables."""
 
 from __future__ import annotations
 
 import csv
+import logging
 import os
+from collections.abc import Sequence
+
+import numpy as np
 
 from midi_genres.analysis import ANALYSIS_COLUMNS, analysis_rows
 from midi_genres.atomic import atomic_path
@@ -14,6 +19,8 @@ from midi_genres.notes import read_midi, steps_to_seconds
 SUMMARY_COLUMNS = ["genre", "title", "group", "source", "pieces_train", "pieces_val", "tokens_train", "tokens_val",
                    "parameters", "steps", "final_train_loss", "final_val_loss", "sample_notes", "sample_seconds"]
 SUMMARY_COLUMNS += ANALYSIS_COLUMNS  # held-out likelihood, feature overlap, memorisation, grammar (analysis.py)
+
+log = logging.getLogger(__name__)
 
 
 def describe_source(source: dict) -> str:
@@ -72,3 +79,32 @@ def aggregate_comparison(genres: list[str], sources: dict, drums: dict, stats: l
     for row, extra in zip(rows, analysis_rows(genres, **analysis) if analysis else []):
         row.update(extra)
     write_table(rows, SUMMARY_COLUMNS, summary_path)
+
+
+def cross_genre_matrix(genres: Sequence[str], table_paths: Sequence[str], column: str = "bits_per_note") -> np.ndarray:
+    """(model, data) matrix of one column of the evaluate_model tables, in ``genres`` order (NaN if missing)."""
+    matrix = np.full((len(genres), len(genres)), np.nan)
+    where = {g: i for i, g in enumerate(genres)}
+    for path in table_paths:
+        for row in read_table(path):
+            if row["model"] in where and row["data"] in where:
+                matrix[where[row["model"]], where[row["data"]]] = float(row[column])
+    return matrix
+
+
+def aggregate_cross_genre(genres: Sequence[str], titles: dict, table_paths: Sequence[str],
+                          matrix_path: str | os.PathLike, figure_path: str | os.PathLike) -> np.ndarray:
+    """The aggregate_cross_genre rule: the bits-per-note matrix (rows = model, columns = data) as TSV + heatmap."""
+    from midi_genres.plots import Heatmap, render_heatmaps
+
+    matrix = cross_genre_matrix(genres, table_paths)
+    rows = [{"model": g, **{d: round(float(v), 4) for d, v in zip(genres, matrix[i])}} for i, g in enumerate(genres)]
+    write_table(rows, ["model", *genres], matrix_path)
+    labels = [titles.get(g, g) for g in genres]
+    render_heatmaps([Heatmap(matrix, labels, labels, title="Bits per note of held-out music (lower = better)",
+                             xlabel="validation data of genre", ylabel="model trained on genre",
+                             colorbar="bits per note (log scale)", fmt="{:.1f}", cmap="viridis_r", log_scale=True,
+                             mark_diagonal=True)], figure_path,
+                    title="Cross-genre likelihood: each model on every genre's held-out pieces")
+    log.info("cross-genre bits per note:\n%s", matrix.round(2))
+    return matrix

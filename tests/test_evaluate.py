@@ -15,7 +15,7 @@ from midi_genres.dataset import TokenStats, save_tokens
 from midi_genres.model import ModelConfig, MusicTransformer
 from midi_genres.notes import Note
 from midi_genres.plots import Heatmap, draw_heatmap
-from midi_genres.summary import read_table
+from midi_genres.summary import aggregate_cross_genre, read_table
 from midi_genres.tokenizer import EventTokenizer
 from midi_genres.train import fixed_windows, mean_loss
 
@@ -114,8 +114,8 @@ def test_evaluate_model_tables_and_the_cross_genre_matrix(tmp_path):
                      [scale_stats, chord_stats], {"scales": 120, "chords": 60}, tables[0])
     assert tables[0].read_bytes() == before  # deterministic
 
-    matrix = E.aggregate_cross_genre(["scales", "chords"], {"scales": "Scales"}, tables, tmp_path / "cross.tsv",
-                                     tmp_path / "cross.png")
+    matrix = aggregate_cross_genre(["scales", "chords"], {"scales": "Scales"}, tables, tmp_path / "cross.tsv",
+                                   tmp_path / "cross.png")
     assert matrix.shape == (2, 2) and np.isfinite(matrix).all()
     assert matrix[0, 0] == float(rows[0]["bits_per_note"])
     wide = read_table(tmp_path / "cross.tsv")

@@ -1,7 +1,7 @@
 """Rule aggregate_cross_genre: every model's evaluation -> the bits-per-note matrix and its heatmap."""
 
-from midi_genres.evaluate import aggregate_cross_genre
 from midi_genres.joblog import log_to_file
+from midi_genres.summary import aggregate_cross_genre
 
 log_to_file(snakemake.log[0])
 out, p = snakemake.output, snakemake.params
