@@ -26,8 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from midi_genres.model import ModelConfig, MusicTransformer
-from midi_genres.train import TrainConfig, train
+import midi_genres.model as model_module
+from midi_genres.model import ModelConfig, MusicTransformer, causal_attention
+from midi_genres.train import TrainConfig, resolve_precision, train
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH, BLOCK, VOCAB = 16, 256, 291
@@ -72,16 +73,24 @@ def matmul_peak(threads: int, dtype: torch.dtype, n: int = 2048, reps: int = 9) 
     return 2 * n**3 / statistics.median(times)
 
 
+def sdpa_causal_attention(q, k, v):
+    """What the model computes in bf16 on CPU, through SDPA's flash kernel instead (the "sdpa" variants)."""
+    return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+
 def step_time(variant: str, threads: int, steps: int) -> float:
-    """Median seconds per training step (batch 16 x 256 tokens) of one variant."""
+    """Median seconds per training step (batch 16 x 256 tokens) of one variant (plus compile seconds if compiled)."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     dropout = 0.0 if "nodrop" in variant else 0.1
     cfg = ModelConfig(dropout=dropout)
     model = ReferenceTransformer(cfg) if variant == "reference" else MusicTransformer(cfg)
+    model_module.causal_attention = sdpa_causal_attention if "sdpa" in variant else causal_attention
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.randint(0, VOCAB, (BATCH, BLOCK + 1))
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled="bf16" in variant)
+    if "compiled" in variant:
+        model = torch.compile(model)
 
     def one_step():
         with autocast:
@@ -91,14 +100,19 @@ def step_time(variant: str, threads: int, steps: int) -> float:
         loss.backward()
         opt.step()
 
-    for _ in range(3):
+    t = time.perf_counter()
+    one_step()
+    first = time.perf_counter() - t
+    for _ in range(2):
         one_step()
     times = []
     for _ in range(steps):
         t = time.perf_counter()
         one_step()
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    model_module.causal_attention = causal_attention
+    median = statistics.median(times)
+    return (median, first - median) if "compiled" in variant else median
 
 
 def _parallel_worker(args):
@@ -202,16 +216,20 @@ def dry_run_seconds(reps: int = 3) -> float:
     return statistics.median(times)
 
 
-def job_benchmarks() -> dict[str, list[tuple[str, float, float]]]:
-    """Per rule: (genre, wall seconds, peak RSS MiB) from the workflow's benchmark files."""
+def job_benchmarks() -> tuple[dict[str, list[tuple[str, float, float]]], float]:
+    """Per rule: (genre, wall seconds, peak RSS MiB) from the workflow's benchmark files; and the run's wall seconds
+    from the first benchmarked job's start to the last one's end (each file is written as its job ends)."""
     stages: dict[str, list] = {}
+    starts, ends = [], []
     for path in sorted(glob.glob(str(REPO / "logs/*/*.benchmark.tsv"))):
         rule, genre = Path(path).parent.name, Path(path).name.split(".")[0]
         with open(path) as fh:
             row = next(csv.DictReader(fh, delimiter="\t"))
         rss = float(row["max_rss"]) if row["max_rss"] not in ("-", "NA", "") else float("nan")
         stages.setdefault(rule, []).append((genre, float(row["s"]), rss))
-    return stages
+        ends.append(os.path.getmtime(path))
+        starts.append(ends[-1] - float(row["s"]))
+    return stages, (max(ends) - min(starts) if ends else 0.0)
 
 
 def machine() -> str:
@@ -250,7 +268,7 @@ def main() -> None:
          f"{flops / 1e6:.2f} MFLOP/token)")
     emit("| variant | threads | ms/step | tokens/s | vs reference | % fp32 peak | % bf16 peak |")
     emit("|---|---|---|---|---|---|---|")
-    variants = ["reference", "ours fp32", "ours fp32 nodrop", "ours bf16 nodrop"]
+    variants = ["reference", "ours fp32", "ours fp32 nodrop", "ours bf16 nodrop sdpa", "ours bf16 nodrop"]
     for threads in (2, 1):
         ref_rate = None
         for variant in variants:
@@ -262,7 +280,17 @@ def main() -> None:
                  f"{100 * achieved / peaks[threads, torch.float32]:.0f}% | "
                  f"{100 * achieved / peaks[threads, torch.bfloat16]:.0f}% |")
     model_cfg, train_cfg = default_settings()
-    fast = "ours bf16 nodrop" if train_cfg["precision"] == "bf16" and model_cfg["dropout"] == 0 else "ours fp32"
+    precision = resolve_precision(train_cfg["precision"], torch.device("cpu"))
+    fast = f"ours {precision}" + (" nodrop" if model_cfg["dropout"] == 0 else "")
+    if not args.quick:
+        sec, compile_s = step_time(f"{fast} compiled", 1, reps)
+        emit("")
+        emit(f"## torch.compile ({fast}, 1 thread)")
+        emit("| | ms/step | compile s | 1200 steps incl. compile s |")
+        emit("|---|---|---|---|")
+        eager = step_time(fast, 1, reps)
+        emit(f"| eager | {eager * 1000:.0f} | 0 | {1200 * eager:.0f} |")
+        emit(f"| compiled | {sec * 1000:.0f} | {compile_s:.0f} | {1200 * sec + compile_s:.0f} |")
     single = BATCH * BLOCK / step_time(fast, 2, reps)
     double = parallel_throughput(fast, reps)
     emit("")
@@ -279,7 +307,7 @@ def main() -> None:
         emit("| path | val loss (nats/token) |")
         emit("|---|---|")
         emit(f"| reference (nn.TransformerEncoder, fp32, dropout 0.1) | {q['reference']:.4f} |")
-        emit(f"| default fast path ({train_cfg['precision']}, dropout {model_cfg['dropout']}) | {q['fast']:.4f} |")
+        emit(f"| default fast path ({precision}, dropout {model_cfg['dropout']}) | {q['fast']:.4f} |")
 
     genres = sorted(Path(p).stem for p in glob.glob(str(REPO / "results/checkpoints/*.pt")))
     if genres:
@@ -311,10 +339,11 @@ def main() -> None:
     for script, mods in heavy_imports().items():
         emit(f"- `{script}` imports: {', '.join(mods) or 'none of torch/music21/matplotlib'}")
 
-    stages = job_benchmarks()
+    stages, wall = job_benchmarks()
     if stages:
         emit("")
-        emit("## Workflow jobs (from logs/*/*.benchmark.tsv of the last run)")
+        emit(f"## Workflow jobs (from logs/*/*.benchmark.tsv of the last run: {wall / 60:.1f} min from the first "
+             "job's start to the last one's end)")
         emit("| rule | jobs | total s | max s | max peak RSS MiB |")
         emit("|---|---|---|---|---|")
         for rule, rows in stages.items():
