@@ -17,7 +17,7 @@ rule train:
         "logs/train/{genre}.log",
     benchmark:
         "logs/train/{genre}.benchmark.tsv"
-    # Two 1-thread jobs at once train 1.2x faster in total than one 2-thread job (benchmarks/run.py). Trainings go
+    # Two 1-thread jobs at once train 1.1x faster in total than one 2-thread job (benchmarks/run.py). Trainings go
     # before the quick analysis jobs, which then fill the cores while the last model trains.
     threads: 1
     priority: 1
