@@ -19,7 +19,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from midi_genres.metrics import FEATURES, applies, compare_feature, decode_pieces, evenly_spaced, split_pieces
+from midi_genres.metrics import (
+    FEATURES,
+    applies,
+    decode_pieces,
+    evenly_spaced,
+    feature_values,
+    inter_set_distances,
+    split_pieces,
+)
 from midi_genres.notes import Note, normalize, seconds_to_steps, steps_to_seconds
 
 log = logging.getLogger(__name__)
@@ -56,9 +64,11 @@ def continuation_notes(notes: Sequence[Note], prompt: Sequence[Note], origin: in
     return [Note(n.pitch, n.start - origin, n.end - origin) for n in notes if n not in given and n.start >= origin]
 
 
-def corpus_distance(corpus: Sequence[Sequence[Note]], pieces: Sequence[Sequence[Note]], feature) -> float:
-    """Mean distance of one feature between every piece and every corpus piece (NaN where undefined)."""
-    return compare_feature(corpus, pieces, feature)["inter"]
+def corpus_distance(corpus_values: np.ndarray, pieces: Sequence[Sequence[Note]], feature) -> float:
+    """Mean distance of one feature between every piece and every corpus piece (NaN where undefined);
+    ``corpus_values`` is ``feature_values(corpus, feature)``."""
+    distances = inter_set_distances(corpus_values, feature_values(pieces, feature))
+    return float(distances.mean()) if len(distances) else math.nan
 
 
 def pull(model_distance: float, prompt_distance: float) -> float:
@@ -77,10 +87,11 @@ def compare_with_corpora(model: str, prompt: str, continuations: Sequence[Sequen
     for feature in FEATURES:
         if not applies(feature, drums):
             continue
-        d_model = corpus_distance(model_corpus, continuations, feature)
-        d_prompt = corpus_distance(prompt_corpus, continuations, feature)
-        true_pull = pull(corpus_distance(model_corpus, [truth], feature),
-                         corpus_distance(prompt_corpus, [truth], feature)) if truth else math.nan
+        of_model, of_prompt = feature_values(model_corpus, feature), feature_values(prompt_corpus, feature)
+        d_model = corpus_distance(of_model, continuations, feature)
+        d_prompt = corpus_distance(of_prompt, continuations, feature)
+        true_pull = pull(corpus_distance(of_model, [truth], feature),
+                         corpus_distance(of_prompt, [truth], feature)) if truth else math.nan
         rows.append({"model": model, "prompt": prompt, "feature": feature.name, "model_distance": d_model,
                      "prompt_distance": d_prompt, "pull": pull(d_model, d_prompt), "true_pull": true_pull})
     return rows
