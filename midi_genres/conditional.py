@@ -57,12 +57,12 @@ def tag_streams(genres: Sequence[str], train_paths: Sequence[str], val_paths: Se
     return counts
 
 
-def conditional_likelihood(model, stream: np.ndarray, token: int, notes: int) -> dict:
+def conditional_likelihood(model, stream: np.ndarray, token: int, notes: int, precision: str = "fp32") -> dict:
     """Bits of a genre's validation stream under the conditional model, the genre token given (not scored)."""
     from midi_genres.evaluate import token_nll
 
     tagged = tag_stream(stream, token)
-    nll = token_nll(model, tagged)
+    nll = token_nll(model, tagged, precision=precision)
     scored = tagged[1:] != token
     bits = float(nll[scored].sum() / math.log(2))
     return {"tokens": int(scored.sum()), "notes": notes, "bits": bits, "bits_per_token": bits / scored.sum(),
@@ -86,15 +86,17 @@ def evaluate_conditional(checkpoint_path: str | os.PathLike, genres: Sequence[st
 
     from midi_genres.checkpoint import load_checkpoint
     from midi_genres.dataset import load_stats
+    from midi_genres.evaluate import trained_precision
     from midi_genres.summary import write_table
 
     torch.set_num_threads(threads)
     tokenizer = make_tokenizer(tokenizer, genre_tokens(genres))
-    model, _ = load_checkpoint(checkpoint_path, vocab=tokenizer.names)
+    model, checkpoint = load_checkpoint(checkpoint_path, vocab=tokenizer.names)
+    precision = trained_precision(checkpoint, torch.device("cpu"))
     rows = []
     for genre, val_path, stats_path, eval_path in zip(genres, val_paths, stats_paths, eval_paths):
         cond = conditional_likelihood(model, np.load(val_path), tokenizer.token_id(genre_token(genre)),
-                                      load_stats(stats_path).notes_val)
+                                      load_stats(stats_path).notes_val, precision)
         sep = separate_likelihood(eval_path, genre)
         rows.append({"genre": genre, "tokens": cond["tokens"], "notes": cond["notes"],
                      "separate_bits_per_note": round(sep["bits_per_note"], 4),

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from midi_genres.model import MusicTransformer
+from midi_genres.train import resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,18 @@ def scored_windows(n_tokens: int, max_len: int) -> list[tuple[int, int]]:
     return [(s, max(0, o)) for s, o in plan]
 
 
+def trained_precision(checkpoint: dict, device: torch.device) -> str:
+    """The precision (fp32 or bf16) a checkpoint's model trained in, its ``train.precision`` resolved here."""
+    return resolve_precision(checkpoint.get("train_config", {}).get("precision", "fp32"), device)
+
+
 @torch.no_grad()
-def token_nll(model: MusicTransformer, stream: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """Next-token negative log-likelihood (nats) of tokens 1..n-1 of ``stream``, each scored once (eval mode)."""
+def token_nll(model: MusicTransformer, stream: np.ndarray, batch_size: int = 32, precision: str = "fp32") -> np.ndarray:
+    """Next-token negative log-likelihood (nats) of tokens 1..n-1 of ``stream``, each scored once (eval mode),
+    computed in ``precision`` (``bf16``: under bf16 autocast, the loss in fp32)."""
     model.eval()
     device = next(model.parameters()).device
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     tokens = torch.from_numpy(np.asarray(stream, dtype=np.int64))
     plan = scored_windows(len(tokens), model.cfg.max_len)
     out = np.full(max(len(tokens) - 1, 0), np.nan)
@@ -62,16 +70,18 @@ def token_nll(model: MusicTransformer, stream: np.ndarray, batch_size: int = 32)
     for i in range(0, len(plan), batch_size):
         chunk = plan[i:i + batch_size]
         windows = tokens[torch.tensor([s for s, _ in chunk])[:, None] + offsets].to(device)
-        logits, _ = model(windows[:, :-1])
+        with autocast:
+            logits, _ = model(windows[:, :-1])
         nll = F.cross_entropy(logits.transpose(1, 2).float(), windows[:, 1:], reduction="none").cpu().double()
         for row, (start, first) in zip(nll.numpy(), chunk):
             out[start + first:start + length] = row[first:]
     return out
 
 
-def likelihood_row(model: MusicTransformer, stream: np.ndarray, notes: int, seconds: float) -> dict:
+def likelihood_row(model: MusicTransformer, stream: np.ndarray, notes: int, seconds: float,
+                   precision: str = "fp32") -> dict:
     """Total bits of a stream and bits per token / note / second (``EVAL_COLUMNS`` without the names)."""
-    nll = token_nll(model, stream)
+    nll = token_nll(model, stream, precision=precision)
     bits = float(nll.sum() / math.log(2))
 
     def per(x):
@@ -92,12 +102,14 @@ def evaluate_model(checkpoint_path: str | os.PathLike, model_genre: str, genres:
     from midi_genres.tokenizer import make_tokenizer
 
     torch.set_num_threads(threads)
-    model, _ = load_checkpoint(checkpoint_path, vocab=make_tokenizer(tokenizer).names)
+    model, checkpoint = load_checkpoint(checkpoint_path, vocab=make_tokenizer(tokenizer).names)
+    precision = trained_precision(checkpoint, torch.device("cpu"))
+    log.info("%s model, scored in %s", model_genre, precision)
     rows, started = [], time.perf_counter()
     for k, (data, val_path, stats_path) in enumerate(zip(genres, val_paths, stats_paths), start=1):
         stats = load_stats(stats_path)
         row = {"model": model_genre, "data": data, **likelihood_row(
-            model, np.load(val_path), stats.notes_val, steps_to_seconds(stats.steps_val, tempos[data]))}
+            model, np.load(val_path), stats.notes_val, steps_to_seconds(stats.steps_val, tempos[data]), precision)}
         rows.append(row)
         elapsed = time.perf_counter() - started
         log.info("%d/%d %s on %s: %.3f bits/token, %.3f bits/note, %.2f bits/s | %.1f s elapsed, ETA %.0f s", k,

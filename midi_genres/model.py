@@ -34,8 +34,9 @@ class ModelConfig:
 
 def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Causal attention of (B, heads, T, head_dim) tensors as two batched matmuls, the scale and the causal mask
-    fused into the first (``baddbmm``). What SDPA computes with ``is_causal=True``; on CPU in bf16 it trains ~20%
-    faster than SDPA's flash kernel, whose backward is slow there (benchmarks/run.py measures both)."""
+    fused into the first (``baddbmm``). What SDPA computes with ``is_causal=True``; on CPU in bf16 it trains ~30%
+    faster than SDPA's flash kernel, whose backward is slow there (benchmarks/run.py measures both). Without
+    gradients SDPA's forward is the faster one (it skips the masked half), so inference keeps it."""
     B, H, T, D = q.shape
     mask = torch.full((T, T), float("-inf"), dtype=q.dtype, device=q.device).triu(1)
     scores = torch.baddbmm(mask, q.reshape(B * H, T, D), k.reshape(B * H, T, D).transpose(1, 2), alpha=D**-0.5)
@@ -43,8 +44,8 @@ def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention: ``causal_attention`` for bf16 on CPU without dropout, else
-    ``F.scaled_dot_product_attention`` (flash kernels on CUDA and for fp32, masks for the KV cache)."""
+    """Multi-head causal self-attention: ``causal_attention`` for bf16 training on CPU without dropout, else
+    ``F.scaled_dot_product_attention`` (flash kernels on CUDA, for fp32 and for inference, masks for the KV cache)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -60,7 +61,8 @@ class CausalSelfAttention(nn.Module):
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         past_len = k.shape[2] - T
         dropout = self.dropout if self.training else 0.0
-        if past_len == 0 and q.dtype == torch.bfloat16 and q.device.type == "cpu" and dropout == 0.0:
+        if (past_len == 0 and q.dtype == torch.bfloat16 and q.device.type == "cpu" and dropout == 0.0
+                and torch.is_grad_enabled()):
             y = causal_attention(q, k, v)
         else:
             mask = None  # no past: causal; one new query: it sees everything cached

@@ -67,6 +67,34 @@ def test_a_stream_that_fits_one_window_agrees_with_the_training_loss():
     assert E.token_nll(model, tokens).mean() == pytest.approx(mean_loss(model, windows), rel=1e-5)
 
 
+def test_bf16_scoring_is_close_to_fp32_and_deterministic():
+    model, tokens = small_model(), stream(120)
+    fp32, bf16 = E.token_nll(model, tokens), E.token_nll(model, tokens, precision="bf16")
+    assert not np.array_equal(fp32, bf16)  # really computed under autocast
+    np.testing.assert_allclose(bf16, fp32, rtol=0.05)
+    assert bf16.mean() == pytest.approx(fp32.mean(), rel=0.01)
+    np.testing.assert_array_equal(E.token_nll(model, tokens, precision="bf16"), bf16)
+
+
+@pytest.mark.parametrize("trained, scored", [({}, "fp32"), ({"precision": "fp32"}, "fp32"),
+                                             ({"precision": "bf16"}, "bf16")])
+def test_a_model_is_scored_in_the_precision_it_trained_in(tmp_path, trained, scored):
+    assert E.trained_precision({"train_config": trained}, torch.device("cpu")) == scored
+    pieces = [[Note(60 + (i + k) % 12, 2 * i, 2 * i + 2) for i in range(16)] for k in range(3)]
+    val, stats = write_genre(tmp_path, "scales", pieces)
+    model = small_model()
+    with torch.no_grad():  # confident logits, so that bf16 rounding shows in the table's 4 decimals
+        model.head.weight.mul_(50)
+    save_checkpoint({"model_state": model.state_dict(), "model_config": CFG.to_dict(), "train_config": trained,
+                     "vocab": TOK.names, "history": [], "parameters": model.num_parameters()}, tmp_path / "m.pt")
+    row = E.evaluate_model(tmp_path / "m.pt", "scales", ["scales"], [val], [stats], {"scales": 120},
+                           tmp_path / "eval.tsv")[0]
+    expected = {p: E.likelihood_row(model, np.load(val), 48, row["seconds"], precision=p)["bits_per_token"]
+                for p in ("fp32", "bf16")}
+    assert expected["fp32"] != expected["bf16"]
+    assert row["bits_per_token"] == expected[scored]
+
+
 def test_a_uniform_model_costs_log2_vocab_bits_per_token():
     model = small_model()
     with torch.no_grad():

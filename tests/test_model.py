@@ -50,7 +50,7 @@ def test_fused_causal_attention_computes_what_sdpa_does_values_and_gradients():
         assert torch.allclose(a, b, atol=1e-4)
 
 
-def test_the_bf16_cpu_training_path_matches_the_fp32_model():
+def test_the_bf16_cpu_training_and_inference_paths_match_the_fp32_model():
     torch.manual_seed(3)
     model = MusicTransformer(ModelConfig())
     x = torch.randint(0, 291, (4, 64))
@@ -59,6 +59,9 @@ def test_the_bf16_cpu_training_path_matches_the_fp32_model():
         bf16, _ = model(x)
     assert bf16.dtype == torch.bfloat16
     assert (bf16.float() - fp32).abs().max() < 0.05 * fp32.abs().max()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):  # inference: SDPA in bf16
+        inference, _ = model(x)
+    assert (inference.float() - bf16.float()).abs().max() < 0.02 * fp32.abs().max()
 
 
 def test_context_longer_than_max_len_is_refused():
