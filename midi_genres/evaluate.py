@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from midi_genres.model import MusicTransformer
-from midi_genres.train import resolve_precision
+from midi_genres.train import precision_autocast, resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def token_nll(model: MusicTransformer, stream: np.ndarray, batch_size: int = 32,
     computed in ``precision`` (``bf16``: under bf16 autocast, the loss in fp32)."""
     model.eval()
     device = next(model.parameters()).device
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    autocast = precision_autocast(precision, device)
     tokens = torch.from_numpy(np.asarray(stream, dtype=np.int64))
     plan = scored_windows(len(tokens), model.cfg.max_len)
     out = np.full(max(len(tokens) - 1, 0), np.nan)

@@ -60,6 +60,11 @@ def resolve_precision(name: str, device: torch.device) -> str:
     return "bf16" if native else "fp32"
 
 
+def precision_autocast(precision: str, device: torch.device) -> torch.autocast:
+    """The autocast context of a resolved precision: bf16 autocast for ``bf16``, a no-op for ``fp32``."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Learning rate for optimiser step ``step`` (0-based): linear warmup, then cosine to ``min_lr_ratio * lr``."""
     if step < cfg.warmup_steps:
@@ -171,7 +176,7 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
         first_step, history, recent = state["step"], state["history"], state["recent_losses"]
         elapsed_before = state["elapsed_s"]
         log.info("resuming from step %d of %d (state %s)", first_step, cfg.steps, state_path)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    autocast = precision_autocast(precision, device)
     started = time.perf_counter() - elapsed_before
     model.train()
     for step in range(first_step, cfg.steps):
