@@ -6,7 +6,7 @@ TORCH ?= torch==2.13.0
 CORES ?= 2
 BIN = $(VENV)/bin
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test test-fast lint clean
 
 setup: $(VENV)/.installed
 
@@ -22,6 +22,9 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+test-fast: setup  # the unit tests, without the end-to-end runs of the workflow (marked slow)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check .

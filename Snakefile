@@ -1,5 +1,5 @@
 # midi-genres: the whole experiment as a Snakemake workflow.
-# extract_corpus / synthesize -> tokenize -> train -> sample -> render_pianoroll -> aggregate_comparison
+# sources (extract_corpus / synthesize / import_midi_dir) -> tokenize -> train -> sample, evaluate -> figures, tables
 
 from snakemake.utils import min_version, validate
 
@@ -9,7 +9,7 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "schemas/config.schema.yaml")
+validate(config, "midi_genres/core/config.schema.yaml")  # fills every key left out with its default
 
 
 report: "report/workflow.rst"

@@ -26,9 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import midi_genres.model as model_module
-from midi_genres.model import ModelConfig, MusicTransformer, causal_attention
-from midi_genres.train import TrainConfig, resolve_precision, train
+import midi_genres.model.transformer as model_module
+from midi_genres.model.runtime import resolve_precision
+from midi_genres.model.train import TrainConfig, train
+from midi_genres.model.transformer import ModelConfig, MusicTransformer, causal_attention
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH, BLOCK, VOCAB = 16, 256, 291
@@ -129,7 +130,7 @@ def parallel_throughput(variant: str, steps: int) -> float:
 
 def quality(genre: str, steps: int, threads: int) -> dict[str, float]:
     """Final validation loss of the reference and of the default fast path after the same steps, same loop."""
-    from midi_genres.tokenizer import EventTokenizer
+    from midi_genres.tokens.event import EventTokenizer
 
     train_tokens = np.load(REPO / f"data/tokens/{genre}.npy")
     val_tokens = np.load(REPO / f"data/tokens/{genre}.val.npy")
@@ -156,10 +157,10 @@ def sampling(genres: list[str]) -> list[tuple[str, float, float, int]]:
     """Per genre: seconds to sample 30 s of music with and without the KV cache (same tokens), and the token count."""
     import yaml
 
-    from midi_genres.checkpoint import load_checkpoint
-    from midi_genres.notes import seconds_to_steps
-    from midi_genres.sample import SampleConfig, generate
-    from midi_genres.tokenizer import EventTokenizer
+    from midi_genres.core.notes import seconds_to_steps
+    from midi_genres.model.checkpoint import load_checkpoint
+    from midi_genres.model.sample import SampleConfig, generate
+    from midi_genres.tokens.event import EventTokenizer
 
     torch.set_num_threads(1)
     sources = yaml.safe_load((REPO / "config.yaml").read_text())["sources"]
@@ -182,7 +183,7 @@ def sampling(genres: list[str]) -> list[tuple[str, float, float, int]]:
 
 def extraction() -> list[tuple[str, float, int]]:
     """Wall seconds and pieces for extracting each music21 collection with 2 workers (cold process each)."""
-    from midi_genres.corpus import COLLECTIONS
+    from midi_genres.sources.music21_corpus import COLLECTIONS
 
     rows = []
     for name in COLLECTIONS:

@@ -5,10 +5,10 @@ import os
 import re
 import sys
 
-from midi_genres.audio import missing_tools
-from midi_genres.conditional import genre_token, genre_tokens
-from midi_genres.midi_dir import DEFAULT_MIN_NOTES, find_midi_files
-from midi_genres.synth import DRUM_GENERATORS
+from midi_genres.present.audio import missing_tools
+from midi_genres.tokens.base import genre_token, genre_tokens
+from midi_genres.sources.midi_dir import DEFAULT_MIN_NOTES, find_midi_files
+from midi_genres.sources.synth import DRUM_GENERATORS
 
 
 def _check_genres():
@@ -120,7 +120,7 @@ def conditional_outputs():
 def open_end_outputs():
     """Final outputs of the open-ended experiments (cross-genre prompting, the conditional model, run comparison)."""
     pairs = crossprompt_pairs()
-    each = [R(f"crossprompt/{m}__from__{p}.{ext}") for m, p in pairs for ext in ("mid", "png")]
+    each = [R(f"crossprompt/{m}__from__{p}.{ext}") for m, p in pairs for ext in ("mid", "png", "tsv")]
     crossprompt = each + [R("crossprompt.tsv"), R("crossprompt.png")] if pairs else []
     compare = [R("compare_runs.tsv"), R("compare_runs.png")] if compared_runs() else []
     return crossprompt + conditional_outputs() + compare
@@ -190,9 +190,29 @@ def report_labels(figure):
     return lambda wc: {"genre": source(wc.genre).get("title", wc.genre), "figure": figure}
 
 
+def per_genre_products():
+    """Every per-genre file the README presents as a product: targets of ``rule all``, so deleting one rebuilds it
+    (Snakemake 9 does not rebuild a missing intermediate)."""
+    return expand(
+        [
+            "data/midi/{genre}.manifest.tsv",
+            T("{genre}.stats.json"),
+            R("checkpoints/{genre}.pt"),
+            R("train/{genre}.tsv"),
+            R("samples/{genre}.mid"),
+            R("pianorolls/{genre}.png"),
+            R("eval/{genre}.tsv"),
+            R("samples_batch/{genre}.tsv"),
+            R("metrics/{genre}.tsv"),
+            R("memorisation/{genre}.tsv"),
+        ],
+        genre=GENRES,
+    )
+
+
 def all_outputs():
     """Every final output of the experiment."""
-    return listen_and_look_outputs() + expand(R("pianorolls/{genre}.png"), genre=GENRES) + [
+    return listen_and_look_outputs() + per_genre_products() + [
         R("comparison.png"),
         R("summary.tsv"),
         R("cross_genre.tsv"),

@@ -28,7 +28,28 @@ rule render_pianoroll:
         "../workflow_scripts/render_pianoroll.py"
 
 
-rule aggregate_comparison:
+rule render_comparison:
+    input:
+        samples=expand(R("samples/{genre}.mid"), genre=GENRES),
+    output:
+        figure=report(R("comparison.png"), caption="../report/comparison.rst", category="Comparison"),
+    params:
+        genres=GENRES,
+        sources={g: source(g) for g in GENRES},
+        drums={g: is_drums(g) for g in GENRES},
+        seconds=config["sample"]["seconds"],
+    log:
+        "logs/render_comparison/all.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/render_comparison.py"
+
+
+rule summarise_run:
     input:
         samples=expand(R("samples/{genre}.mid"), genre=GENRES),
         stats=expand(T("{genre}.stats.json"), genre=GENRES),
@@ -38,20 +59,17 @@ rule aggregate_comparison:
         memorisation=expand(R("memorisation/{genre}.tsv"), genre=GENRES),
         batches=expand(R("samples_batch/{genre}.tsv"), genre=GENRES),
     output:
-        figure=report(R("comparison.png"), caption="../report/comparison.rst", category="Comparison"),
         summary=report(R("summary.tsv"), caption="../report/summary.rst", category="Comparison"),
     params:
         genres=GENRES,
         sources={g: source(g) for g in GENRES},
-        drums={g: is_drums(g) for g in GENRES},
-        seconds=config["sample"]["seconds"],
         memorised_share=config["metrics"]["memorised_share"],
     log:
-        "logs/aggregate_comparison/all.log",
+        "logs/summarise_run/all.log",
     resources:
         mem_mb=1000,
         runtime=5,
     conda:
         "../envs/midi-genres.yaml"
     script:
-        "../workflow_scripts/aggregate_comparison.py"
+        "../workflow_scripts/summarise_run.py"

@@ -1,7 +1,7 @@
 """Fixtures shared by test files: one tiny run of the real workflow for the whole session."""
 
 import pytest
-from test_workflow import snakemake, tiny_config
+from workflow_helpers import snakemake, tiny_config
 
 
 @pytest.fixture(scope="session")
@@ -11,3 +11,15 @@ def run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("run")
     snakemake(workdir, "--cores", "2", config=tiny_config())
     return workdir
+
+
+@pytest.fixture(scope="session")
+def corpus_pieces():
+    """A few real pieces of two music21 corpora (Bach chorales, Ryan's Mammoth)."""
+    from midi_genres.sources.midi_folder import Piece
+    from midi_genres.sources.music21_corpus import extract_collection
+
+    pieces = [p for p in extract_collection("bach", max_pieces=3) if isinstance(p, Piece)]
+    pieces += [p for p in extract_collection("ryansMammoth", max_pieces=2) if isinstance(p, Piece)]
+    assert len(pieces) == 5
+    return pieces

@@ -2,7 +2,7 @@
 
 from hypothesis import strategies as st
 
-from midi_genres.notes import Note, normalize
+from midi_genres.core.notes import Note, normalize
 
 
 def note_lists(max_notes=60, max_time=400):

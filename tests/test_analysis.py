@@ -2,14 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from midi_genres.analysis import ANALYSIS_COLUMNS, analysis_row, is_memorised
-from midi_genres.checkpoint import save_checkpoint
-from midi_genres.metrics import split_pieces
-from midi_genres.model import ModelConfig, MusicTransformer
-from midi_genres.notes import seconds_to_steps
-from midi_genres.sample import BATCH_COLUMNS, SampleConfig, generate, sample_batch
-from midi_genres.summary import SUMMARY_COLUMNS, read_table, write_table
-from midi_genres.tokenizer import BOS, EOS, EventTokenizer
+from midi_genres.analysis.summary import ANALYSIS_COLUMNS, SUMMARY_COLUMNS, analysis_row, is_memorised
+from midi_genres.core.notes import seconds_to_steps
+from midi_genres.core.tables import read_table, write_table
+from midi_genres.model.checkpoint import save_checkpoint
+from midi_genres.model.sample import BATCH_COLUMNS, SampleConfig, generate, sample_batch
+from midi_genres.model.transformer import ModelConfig, MusicTransformer
+from midi_genres.tokens.base import BOS, EOS
+from midi_genres.tokens.event import EventTokenizer
+from midi_genres.tokens.streams import split_pieces
 
 TOK = EventTokenizer()
 CFG = ModelConfig(max_len=32, d_model=32, n_heads=2, n_layers=1, d_ff=64)
@@ -21,7 +22,8 @@ def test_sample_batch_writes_n_seeded_samples_as_one_stream_with_their_grammar(t
     save_checkpoint({"model_state": model.state_dict(), "model_config": CFG.to_dict(), "train_config": {},
                      "vocab": TOK.names, "history": [], "parameters": 0}, tmp_path / "m.pt")
     params = {"seconds": 2.0, "temperature": 1.0, "top_k": 0, "seed": 5, "max_tokens": 300}
-    rows = sample_batch(tmp_path / "m.pt", tmp_path / "b.npy", tmp_path / "b.tsv", params, 120, 3)
+    rows = sample_batch(checkpoint_path=tmp_path / "m.pt", tokens_path=tmp_path / "b.npy",
+                        table_path=tmp_path / "b.tsv", sample_params=params, tempo_bpm=120, n_samples=3)
     pieces = split_pieces(np.load(tmp_path / "b.npy"))
     assert len(pieces) == 3 and all(p[0] == BOS and p[-1] == EOS for p in pieces)
     first = generate(model, TOK, seconds_to_steps(2.0, 120), SampleConfig(**params))

@@ -5,9 +5,11 @@ import shutil
 import wave
 
 import pytest
-from test_workflow import planned_jobs, snakemake, tiny_config
+from workflow_helpers import planned_jobs, snakemake, tiny_config
 
-from midi_genres.audio import (
+from midi_genres.core.midi import write_midi
+from midi_genres.core.notes import Note
+from midi_genres.present.audio import (
     ENCODERS,
     TARGET_PEAK,
     AudioConfig,
@@ -20,8 +22,7 @@ from midi_genres.audio import (
     render_wav,
     wav_stats,
 )
-from midi_genres.midi_folder import Piece, Skipped, write_midi_folder
-from midi_genres.notes import Note, write_midi
+from midi_genres.sources.midi_folder import Piece, Skipped, write_midi_folder
 
 MISSING = missing_tools(AudioConfig(format="wav"))
 needs_synth = pytest.mark.skipif(bool(MISSING), reason="; ".join(MISSING) or "ok")
@@ -136,8 +137,8 @@ def test_training_audio_is_the_first_kept_pieces_cut_to_the_sample_length(tmp_pa
     items = [Skipped("broken", "x", "unreadable"), Piece("first/one", "x", long_piece),
              Piece("second", "x", long_piece[:10]), Piece("third", "x", long_piece)]
     write_midi_folder(items, tmp_path / "midi", tmp_path / "midi.manifest.tsv")
-    names = render_training_audio(tmp_path / "midi", tmp_path / "midi.manifest.tsv", tmp_path / "out", 2, 120, 3.0,
-                                  {"format": "wav"})
+    names = render_training_audio(midi_dir=tmp_path / "midi", manifest_path=tmp_path / "midi.manifest.tsv",
+                                  out_dir=tmp_path / "out", pieces=2, tempo_bpm=120, seconds=3.0, cfg={"format": "wav"})
     assert names == ["01_first_one.wav", "02_second.wav"]
     assert sorted(os.listdir(tmp_path / "out")) == names
     for name in names:

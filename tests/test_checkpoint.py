@@ -3,9 +3,9 @@ import pickle
 import pytest
 import torch
 
-from midi_genres.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from midi_genres.model import ModelConfig, MusicTransformer
-from midi_genres.tokenizer import EventTokenizer
+from midi_genres.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from midi_genres.model.transformer import ModelConfig, MusicTransformer
+from midi_genres.tokens.event import EventTokenizer
 
 TOK = EventTokenizer()
 CFG = ModelConfig(max_len=16, d_model=16, n_heads=2, n_layers=1, d_ff=32)

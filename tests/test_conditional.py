@@ -8,11 +8,13 @@ import pytest
 import torch
 import yaml
 
-from midi_genres.checkpoint import CheckpointError, load_checkpoint
-from midi_genres.conditional import conditional_likelihood, genre_tokens, tag_stream, tag_streams
-from midi_genres.model import ModelConfig, MusicTransformer
-from midi_genres.notes import Note, read_midi
-from midi_genres.tokenizer import BOS, EventTokenizer
+from midi_genres.core.midi import read_midi
+from midi_genres.core.notes import Note
+from midi_genres.experiments.conditional import conditional_likelihood, tag_stream, tag_streams
+from midi_genres.model.checkpoint import CheckpointError, load_checkpoint
+from midi_genres.model.transformer import ModelConfig, MusicTransformer
+from midi_genres.tokens.base import BOS, genre_tokens
+from midi_genres.tokens.event import EventTokenizer
 
 TOK = EventTokenizer(extra_tokens=tuple(genre_tokens(["bach", "rap"])))
 PIECE = [Note(60, 0, 4), Note(64, 4, 8), Note(67, 8, 16)]
@@ -34,8 +36,9 @@ def test_tag_streams_concatenates_genres_in_order(tmp_path):
         for split in ("train", "val"):
             paths[genre, split] = tmp_path / f"{genre}.{split}.npy"
             np.save(paths[genre, split], TOK.encode(notes))
-    tag_streams(["bach", "rap"], [paths["bach", "train"], paths["rap", "train"]],
-                [paths["bach", "val"], paths["rap", "val"]], tmp_path / "all.npy", tmp_path / "all.val.npy")
+    tag_streams(genres=["bach", "rap"], train_paths=[paths["bach", "train"], paths["rap", "train"]],
+                val_paths=[paths["bach", "val"], paths["rap", "val"]], train_out=tmp_path / "all.npy",
+                val_out=tmp_path / "all.val.npy")
     merged = np.load(tmp_path / "all.npy")
     assert merged.dtype == np.uint16
     assert list(merged[np.flatnonzero(merged == BOS) + 1]) == [291, 292]
@@ -52,21 +55,22 @@ def test_likelihood_scores_the_same_targets_as_a_separate_model_without_the_genr
 
 
 def test_train_and_sample_with_genre_tokens(tmp_path):
-    from midi_genres.sample import sample_genre
-    from midi_genres.train import train_genre
+    from midi_genres.model.sample import sample_genre
+    from midi_genres.model.train import train_genre
 
     stream = np.concatenate([tag_stream(TOK.encode(PIECE), 291)] * 20)
     np.save(tmp_path / "t.npy", stream)
     model = dict(max_len=16, d_model=16, n_heads=2, n_layers=1, d_ff=32, dropout=0.0)
-    train_genre(tmp_path / "t.npy", tmp_path / "t.npy", model,
-                dict(steps=3, batch_size=2, eval_interval=3, eval_windows=2, warmup_steps=1, device="cpu"),
-                tmp_path / "c.pt", tmp_path / "h.tsv", extra_tokens=genre_tokens(["bach", "rap"]))
+    train_genre(train_path=tmp_path / "t.npy", val_path=tmp_path / "t.npy", model_params=model,
+                train_params=dict(steps=3, batch_size=2, eval_interval=3, eval_windows=2, warmup_steps=1, device="cpu"),
+                checkpoint_path=tmp_path / "c.pt", history_path=tmp_path / "h.tsv",
+                extra_tokens=genre_tokens(["bach", "rap"]))
     _, ckpt = load_checkpoint(tmp_path / "c.pt", vocab=TOK.names)
     assert ckpt["vocab"][-2:] == ["GENRE_bach", "GENRE_rap"]
     with pytest.raises(CheckpointError, match="vocabulary"):
         load_checkpoint(tmp_path / "c.pt", vocab=EventTokenizer().names)
-    sample_genre(tmp_path / "c.pt", tmp_path / "s.mid", dict(seconds=2, seed=0), 120,
-                 extra_tokens=genre_tokens(["bach", "rap"]), prompt=["BOS", "GENRE_rap"])
+    sample_genre(checkpoint_path=tmp_path / "c.pt", midi_path=tmp_path / "s.mid", sample_params=dict(seconds=2, seed=0),
+                 tempo_bpm=120, extra_tokens=genre_tokens(["bach", "rap"]), prompt=["BOS", "GENRE_rap"])
     assert read_midi(tmp_path / "s.mid")
 
 
@@ -74,9 +78,9 @@ def test_train_and_sample_with_genre_tokens(tmp_path):
 def test_workflow_trains_one_conditional_model_with_the_total_budget(run, tmp_path):
     """On the shared tiny run, with conditional.enabled: only the conditional rules run; their outputs are removed
     afterwards (the run is shared)."""
-    from test_workflow import GENRES, snakemake
+    from workflow_helpers import GENRES, snakemake
 
-    from midi_genres.summary import read_table
+    from midi_genres.core.tables import read_table
 
     extra = tmp_path / "conditional.yaml"
     extra.write_text(yaml.safe_dump({"conditional": {"enabled": True}}))

@@ -11,9 +11,9 @@ pytest.importorskip("music21")
 
 from music21 import chord, meter, note, stream, tie  # noqa: E402
 
-from midi_genres import corpus  # noqa: E402
-from midi_genres.midi_folder import Piece, Skipped  # noqa: E402
-from midi_genres.notes import Note, normalize  # noqa: E402
+from midi_genres.core.notes import Note, normalize  # noqa: E402
+from midi_genres.sources import music21_corpus as corpus  # noqa: E402
+from midi_genres.sources.midi_folder import Piece, Skipped  # noqa: E402
 
 ROOT = corpus._corpus_root()
 

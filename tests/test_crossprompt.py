@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from midi_genres.crossprompt import (
+from midi_genres.core.notes import Note
+from midi_genres.experiments.crossprompt import (
     PAIR_COLUMNS,
     SUMMARY_COLUMNS,
     choose_prompt_piece,
@@ -15,8 +16,7 @@ from midi_genres.crossprompt import (
     split_at,
     summarise,
 )
-from midi_genres.notes import Note
-from midi_genres.tokenizer import EventTokenizer
+from midi_genres.tokens.event import EventTokenizer
 
 TOK = EventTokenizer()
 
@@ -68,8 +68,8 @@ def test_continuations_like_the_model_corpus_pull_towards_it():
 
 @pytest.mark.slow
 def test_workflow_continues_held_out_prompts_and_tabulates_the_pull(run):
-    from midi_genres.notes import read_midi
-    from midi_genres.summary import read_table
+    from midi_genres.core.midi import read_midi
+    from midi_genres.core.tables import read_table
 
     summary = read_table(run / "results/crossprompt.tsv")
     assert [(r["model"], r["prompt"]) for r in summary] == [("atonal", "bach"), ("bach", "atonal")]
@@ -85,4 +85,5 @@ def test_workflow_continues_held_out_prompts_and_tabulates_the_pull(run):
         head, _ = split_at(piece, 64)
         played = read_midi(stem.with_suffix(".mid"))
         assert split_at(played, max(n.end for n in head))[0] == head and len(played) > len(head)
-        assert "continuation 4/4" in (run / f"logs/crossprompt/{model}__from__{prompt}.log").read_text()
+        assert "continuation 4/4" in (run / f"logs/crossprompt_sample/{model}__from__{prompt}.log").read_text()
+        assert "pull" in (run / f"logs/crossprompt/{model}__from__{prompt}.log").read_text()

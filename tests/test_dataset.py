@@ -3,10 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from midi_genres.dataset import tokenize_genre, validation_ids
-from midi_genres.midi_folder import Piece, Skipped, read_manifest, write_midi_folder
-from midi_genres.notes import Note
-from midi_genres.tokenizer import BOS, EOS, EventTokenizer
+from midi_genres.core.notes import Note
+from midi_genres.sources.midi_folder import Piece, Skipped, read_manifest, write_midi_folder
+from midi_genres.tokens.base import BOS, EOS
+from midi_genres.tokens.dataset import tokenize_genre, validation_ids
+from midi_genres.tokens.event import EventTokenizer
 
 
 def test_validation_split_is_deterministic_and_sized():
@@ -28,7 +29,8 @@ def make_folder(tmp_path, n=10):
 def test_tokenize_genre_writes_uint16_streams_split_by_piece(tmp_path):
     pieces = make_folder(tmp_path)
     paths = [tmp_path / f for f in ("t.npy", "v.npy", "s.json")]
-    stats = tokenize_genre(tmp_path / "midi", tmp_path / "midi.manifest.tsv", 0.2, *paths)
+    stats = tokenize_genre(midi_dir=tmp_path / "midi", manifest_path=tmp_path / "midi.manifest.tsv", val_fraction=0.2,
+                           train_path=paths[0], val_path=paths[1], stats_path=paths[2])
     train, val = np.load(paths[0]), np.load(paths[1])
     assert train.dtype == np.uint16 and val.dtype == np.uint16
     assert (stats.pieces_train, stats.pieces_val) == (8, 2)
@@ -43,8 +45,8 @@ def test_an_unreadable_file_in_the_folder_is_skipped_not_fatal(tmp_path, caplog)
     make_folder(tmp_path)
     victim = read_manifest(tmp_path / "midi.manifest.tsv")[0]["file"]
     (tmp_path / "midi" / victim).write_bytes(b"garbage")
-    stats = tokenize_genre(tmp_path / "midi", tmp_path / "midi.manifest.tsv", 0.2,
-                           tmp_path / "t.npy", tmp_path / "v.npy", tmp_path / "s.json")
+    stats = tokenize_genre(midi_dir=tmp_path / "midi", manifest_path=tmp_path / "midi.manifest.tsv", val_fraction=0.2,
+                           train_path=tmp_path / "t.npy", val_path=tmp_path / "v.npy", stats_path=tmp_path / "s.json")
     assert stats.skipped == 1 and stats.pieces_train + stats.pieces_val == 9
     assert victim in caplog.text
 

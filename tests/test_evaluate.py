@@ -9,15 +9,16 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from midi_genres import evaluate as E
-from midi_genres.checkpoint import save_checkpoint
-from midi_genres.dataset import TokenStats, save_tokens
-from midi_genres.model import ModelConfig, MusicTransformer
-from midi_genres.notes import Note
-from midi_genres.plots import Heatmap, draw_heatmap
-from midi_genres.summary import aggregate_cross_genre, read_table
-from midi_genres.tokenizer import EventTokenizer
-from midi_genres.train import fixed_windows, mean_loss
+from midi_genres.analysis import likelihood as E
+from midi_genres.analysis.summary import aggregate_cross_genre
+from midi_genres.core.notes import Note
+from midi_genres.core.tables import read_table
+from midi_genres.model.checkpoint import save_checkpoint
+from midi_genres.model.train import fixed_windows, mean_loss
+from midi_genres.model.transformer import ModelConfig, MusicTransformer
+from midi_genres.present.plots import Heatmap, draw_heatmap
+from midi_genres.tokens.dataset import TokenStats, save_tokens
+from midi_genres.tokens.event import EventTokenizer
 
 TOK = EventTokenizer()
 CFG = ModelConfig(max_len=16, d_model=32, n_heads=2, n_layers=1, d_ff=64)
@@ -87,8 +88,9 @@ def test_a_model_is_scored_in_the_precision_it_trained_in(tmp_path, trained, sco
         model.head.weight.mul_(50)
     save_checkpoint({"model_state": model.state_dict(), "model_config": CFG.to_dict(), "train_config": trained,
                      "vocab": TOK.names, "history": [], "parameters": model.num_parameters()}, tmp_path / "m.pt")
-    row = E.evaluate_model(tmp_path / "m.pt", "scales", ["scales"], [val], [stats], {"scales": 120},
-                           tmp_path / "eval.tsv")[0]
+    row = E.evaluate_model(checkpoint_path=tmp_path / "m.pt", model_genre="scales", genres=["scales"],
+                           val_paths=[val], stats_paths=[stats], tempos={"scales": 120},
+                           table_path=tmp_path / "eval.tsv")[0]
     expected = {p: E.likelihood_row(model, np.load(val), 48, row["seconds"], precision=p)["bits_per_token"]
                 for p in ("fp32", "bf16")}
     assert expected["fp32"] != expected["bf16"]
@@ -129,8 +131,9 @@ def test_evaluate_model_tables_and_the_cross_genre_matrix(tmp_path):
                          "vocab": TOK.names, "history": [], "parameters": model.num_parameters()},
                         tmp_path / f"{genre}.pt")
         tables.append(tmp_path / f"eval_{genre}.tsv")
-        E.evaluate_model(tmp_path / f"{genre}.pt", genre, ["scales", "chords"], [scale_val, chord_val],
-                         [scale_stats, chord_stats], {"scales": 120, "chords": 60}, tables[-1])
+        E.evaluate_model(checkpoint_path=tmp_path / f"{genre}.pt", model_genre=genre, genres=["scales", "chords"],
+                         val_paths=[scale_val, chord_val], stats_paths=[scale_stats, chord_stats],
+                         tempos={"scales": 120, "chords": 60}, table_path=tables[-1])
     rows = read_table(tables[0])
     assert [(r["model"], r["data"]) for r in rows] == [("scales", "scales"), ("scales", "chords")]
     assert rows[0]["notes"] == "48" and float(rows[0]["seconds"]) == pytest.approx(3 * 32 / 4 / 2)
@@ -138,12 +141,13 @@ def test_evaluate_model_tables_and_the_cross_genre_matrix(tmp_path):
     bits = float(rows[0]["bits"])
     assert float(rows[0]["bits_per_note"]) == pytest.approx(bits / 48, rel=1e-3)
     before = tables[0].read_bytes()
-    E.evaluate_model(tmp_path / "scales.pt", "scales", ["scales", "chords"], [scale_val, chord_val],
-                     [scale_stats, chord_stats], {"scales": 120, "chords": 60}, tables[0])
+    E.evaluate_model(checkpoint_path=tmp_path / "scales.pt", model_genre="scales", genres=["scales", "chords"],
+                     val_paths=[scale_val, chord_val], stats_paths=[scale_stats, chord_stats],
+                     tempos={"scales": 120, "chords": 60}, table_path=tables[0])
     assert tables[0].read_bytes() == before  # deterministic
 
-    matrix = aggregate_cross_genre(["scales", "chords"], {"scales": "Scales"}, tables, tmp_path / "cross.tsv",
-                                   tmp_path / "cross.png")
+    matrix = aggregate_cross_genre(genres=["scales", "chords"], titles={"scales": "Scales"}, table_paths=tables,
+                                   matrix_path=tmp_path / "cross.tsv", figure_path=tmp_path / "cross.png")
     assert matrix.shape == (2, 2) and np.isfinite(matrix).all()
     assert matrix[0, 0] == float(rows[0]["bits_per_note"])
     wide = read_table(tmp_path / "cross.tsv")

@@ -9,9 +9,9 @@ import matplotlib.image
 import numpy as np
 import pytest
 from browser import check_page, require_browser
-from test_workflow import AUDIO, GENRES
+from workflow_helpers import AUDIO, GENRES
 
-from midi_genres.gallery import build_gallery, render_gallery
+from midi_genres.present.gallery import build_gallery, render_gallery
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -85,9 +85,11 @@ SOURCES = {
 def gallery(tmp_path, audio=True, genres=("a", "b", "c")):
     files = fake_results(tmp_path, genres, SOURCES, audio=audio)
     out = tmp_path / "results/index.html"
-    build_gallery(out, list(genres), SOURCES, str(tmp_path / "results/summary.tsv"), files["pianorolls"],
-                  files["curves"], files["samples"], str(tmp_path / "results/comparison.png"),
-                  str(tmp_path / "results/training_curves.png"), audio=files["audio"],
+    build_gallery(out_path=out, genres=list(genres), sources=SOURCES,
+                  summary_path=str(tmp_path / "results/summary.tsv"),
+                  pianorolls=files["pianorolls"], curves=files["curves"], samples=files["samples"],
+                  comparison=str(tmp_path / "results/comparison.png"),
+                  training_curves=str(tmp_path / "results/training_curves.png"), audio=files["audio"],
                   training_audio=files["training_audio"])
     return out
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from midi_genres import memorisation as MEM
-from midi_genres.notes import Note, normalize
-from midi_genres.summary import read_table
-from midi_genres.tokenizer import EventTokenizer
+from midi_genres.analysis import memorisation as MEM
+from midi_genres.core.notes import Note, normalize
+from midi_genres.core.tables import read_table
+from midi_genres.tokens.event import EventTokenizer
 
 TOK = EventTokenizer()
 
@@ -74,8 +74,8 @@ def test_memorisation_table_has_samples_and_heldout_rows(tmp_path):
     np.save(tmp_path / "train.npy", np.concatenate([TOK.encode(p) for p in TRAIN]))
     np.save(tmp_path / "val.npy", TOK.encode(melody(500)))
     np.save(tmp_path / "samples.npy", np.concatenate([TOK.encode(TRAIN[1]), TOK.encode(melody(501))]))
-    MEM.memorisation("pop", tmp_path / "train.npy", tmp_path / "val.npy", tmp_path / "samples.npy",
-                     tmp_path / "mem.tsv")
+    MEM.memorisation(genre="pop", train_path=tmp_path / "train.npy", val_path=tmp_path / "val.npy",
+                     samples_path=tmp_path / "samples.npy", table_path=tmp_path / "mem.tsv")
     rows = read_table(tmp_path / "mem.tsv")
     assert [(r["set"], r["piece"]) for r in rows] == [("sample", "0"), ("sample", "1"), ("heldout", "0")]
     assert rows[0]["copied16"] == rows[0]["ngrams16"] == "45" and rows[0]["longest_copy"] == "60"

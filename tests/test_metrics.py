@@ -4,10 +4,10 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from midi_genres import metrics as M
-from midi_genres.notes import Note
-from midi_genres.summary import read_table
-from midi_genres.tokenizer import EventTokenizer
+from midi_genres.analysis import features as M
+from midi_genres.core.notes import Note
+from midi_genres.core.tables import read_table
+from midi_genres.tokens.event import EventTokenizer
 
 TOK = EventTokenizer()
 C_MAJOR = [Note(p, 4 * i, 4 * i + 4) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71])]  # 7 quarter notes
@@ -127,14 +127,6 @@ def test_compare_sets_like_corpus_scores_high_and_drum_genres_skip_tonal_feature
         assert (row["overlap"] == "NA") == feature.tonal, feature.name
 
 
-def test_split_and_decode_pieces_of_a_token_stream():
-    pieces = [C_MAJOR, CHORD, bar(0)]
-    stream = np.concatenate([TOK.encode(p) for p in pieces])
-    assert [notes for notes, _ in M.decode_pieces(stream)] == pieces
-    assert all(report.malformed == 0 for _, report in M.decode_pieces(stream))
-    assert len(M.split_pieces(stream[1:])) == 3  # a stream that does not start with BOS keeps its head
-
-
 def test_evenly_spaced_is_deterministic_and_capped():
     assert M.evenly_spaced(list(range(10)), 20) == list(range(10))
     assert M.evenly_spaced(list(range(100)), 5) == [0, 25, 50, 74, 99]
@@ -145,11 +137,13 @@ def test_musical_metrics_and_aggregate_write_tables_and_figure(tmp_path):
     np.save(tmp_path / "train.npy", np.concatenate([TOK.encode(p) for p in corpus]))
     np.save(tmp_path / "samples.npy", np.concatenate([TOK.encode(p) for p in corpus[:2]]))
     for genre, drums in (("pop", False), ("rap", True)):
-        M.musical_metrics(genre, tmp_path / "train.npy", tmp_path / "samples.npy", drums, 3, tmp_path / f"{genre}.tsv")
+        M.musical_metrics(genre=genre, train_path=tmp_path / "train.npy", samples_path=tmp_path / "samples.npy",
+                          drums=drums, corpus_pieces=3, table_path=tmp_path / f"{genre}.tsv")
     rows = read_table(tmp_path / "pop.tsv")
     assert [r["feature"] for r in rows] == [f.name for f in M.FEATURES]
     assert all(r["corpus_pieces"] in ("2", "3") for r in rows)  # capped at 3 pieces, undefined ones left out
-    M.aggregate_metrics(["pop", "rap"], {"pop": "Pop"}, [tmp_path / "pop.tsv", tmp_path / "rap.tsv"],
-                        tmp_path / "metrics.tsv", tmp_path / "metrics.png")
+    M.aggregate_metrics(genres=["pop", "rap"], titles={"pop": "Pop"},
+                        table_paths=[tmp_path / "pop.tsv", tmp_path / "rap.tsv"],
+                        table_path=tmp_path / "metrics.tsv", figure_path=tmp_path / "metrics.png")
     assert len(read_table(tmp_path / "metrics.tsv")) == 2 * len(M.FEATURES)
     assert matplotlib.image.imread(tmp_path / "metrics.png").shape[1] > 1000

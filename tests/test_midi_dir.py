@@ -7,11 +7,12 @@ import copy
 import pretty_midi
 import pytest
 import yaml
-from test_workflow import snakemake, tiny_config
+from workflow_helpers import snakemake, tiny_config
 
-from midi_genres.midi_dir import find_midi_files, import_midi_dir, read_midi_dir
-from midi_genres.midi_folder import Piece, read_manifest
-from midi_genres.notes import Note, read_midi
+from midi_genres.core.midi import read_midi
+from midi_genres.core.notes import Note
+from midi_genres.sources.midi_dir import find_midi_files, import_midi_dir, read_midi_dir
+from midi_genres.sources.midi_folder import Piece, read_manifest
 
 RESOLUTION = 96  # ticks per quarter: a 16th is 24 ticks
 
@@ -96,7 +97,8 @@ def test_keep_drums_false_drops_the_drum_tracks_and_caps_apply(folder):
 
 
 def test_import_writes_the_folder_and_a_manifest_listing_every_file(folder, tmp_path):
-    counts = import_midi_dir(folder, tmp_path / "out/mymetal", tmp_path / "out/mymetal.manifest.tsv")
+    counts = import_midi_dir(folder=folder, out_dir=tmp_path / "out/mymetal",
+                             manifest_path=tmp_path / "out/mymetal.manifest.tsv")
     notes = sum(len(i.notes) for i in read_midi_dir(folder) if isinstance(i, Piece))
     assert counts == {"pieces": 3, "skipped": 2, "notes": notes}
     rows = read_manifest(tmp_path / "out/mymetal.manifest.tsv")
@@ -116,12 +118,12 @@ def test_missing_empty_and_useless_folders_fail_naming_the_folder(tmp_path):
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "x.mid").write_bytes(b"junk")
     with pytest.raises(ValueError, match="'.*junk' has no usable piece"):
-        import_midi_dir(tmp_path / "junk", tmp_path / "out", tmp_path / "out.tsv")
+        import_midi_dir(folder=tmp_path / "junk", out_dir=tmp_path / "out", manifest_path=tmp_path / "out.tsv")
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.tsv").exists()
 
 
 def test_describe_source_names_the_folder():
-    from midi_genres.summary import describe_source
+    from midi_genres.analysis.summary import describe_source
 
     assert describe_source({"kind": "midi_dir", "path": "~/midi/metal", "tempo": 140}) == "midi_dir:~/midi/metal"
 
@@ -190,7 +192,7 @@ def test_bad_midi_dir_source_fails_validation(tmp_path, mutate, message):
 
 
 def test_readme_shows_the_three_line_config():
-    from test_workflow import REPO
+    from workflow_helpers import REPO
 
     readme = (REPO / "README.md").read_text()
     [snippet] = [block.split("```", 1)[0] for block in readme.split("```yaml\n")[1:] if "kind: midi_dir" in block]

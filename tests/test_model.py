@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from midi_genres.model import ModelConfig, MusicTransformer, causal_attention
+from midi_genres.model.transformer import ModelConfig, MusicTransformer, causal_attention
 
 
 def test_default_model_is_the_seed_architecture_with_about_half_a_million_parameters():
@@ -50,17 +50,29 @@ def test_fused_causal_attention_computes_what_sdpa_does_values_and_gradients():
         assert torch.allclose(a, b, atol=1e-4)
 
 
-def test_the_bf16_cpu_training_and_inference_paths_match_the_fp32_model():
+def test_the_bf16_cpu_training_and_inference_paths_match_the_fp32_model(monkeypatch):
+    import midi_genres.model.transformer as transformer
+
+    calls = []
+
+    def counted(q, k, v):
+        calls.append(q.dtype)
+        return causal_attention(q, k, v)
+
+    monkeypatch.setattr(transformer, "causal_attention", counted)
     torch.manual_seed(3)
     model = MusicTransformer(ModelConfig())
     x = torch.randint(0, 291, (4, 64))
     fp32, _ = model(x)
-    with torch.autocast("cpu", dtype=torch.bfloat16):  # takes causal_attention
+    assert calls == []  # fp32 training: SDPA
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # bf16 training on CPU: the fused causal_attention
         bf16, _ = model(x)
+    assert calls == [torch.bfloat16] * 3  # once per layer
     assert bf16.dtype == torch.bfloat16
     assert (bf16.float() - fp32).abs().max() < 0.05 * fp32.abs().max()
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):  # inference: SDPA in bf16
         inference, _ = model(x)
+    assert len(calls) == 3  # no gradients: SDPA, which skips the masked half
     assert (inference.float() - bf16.float()).abs().max() < 0.02 * fp32.abs().max()
 
 

@@ -4,7 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import canonical_note_lists, note_lists
 
-from midi_genres.notes import MidiReadError, Note, normalize, quantize, read_midi, write_midi
+from midi_genres.core.midi import MidiReadError, read_midi, write_midi
+from midi_genres.core.notes import Note, normalize, quantize
 
 
 def test_quantize_rounds_to_16ths_and_never_shrinks_to_zero():
@@ -103,9 +104,15 @@ def test_read_midi_survives_fuzzed_bytes_with_one_clean_exception_type(tmp_path_
 def test_read_midi_survives_truncation_of_a_real_file(tmp_path):
     write_midi(tmp_path / "ok.mid", [Note(60 + i % 12, i, i + 2) for i in range(50)], 120)
     data = (tmp_path / "ok.mid").read_bytes()
+    refused = 0
     for cut in range(0, len(data), 7):
         (tmp_path / "cut.mid").write_bytes(data[:cut])
         try:
-            read_midi(tmp_path / "cut.mid")
-        except MidiReadError:
-            pass
+            notes = read_midi(tmp_path / "cut.mid")
+        except MidiReadError as exc:
+            assert "cut.mid" in str(exc)
+            refused += 1
+        else:
+            assert notes == normalize(notes) and len(notes) <= 50
+    assert refused >= 1  # at least the empty file; any other cut reads as a prefix or is refused cleanly
+    assert len(read_midi(tmp_path / "ok.mid")) == 50

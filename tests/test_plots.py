@@ -7,8 +7,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
-from midi_genres.notes import Note, write_midi
-from midi_genres.plots import (
+from midi_genres.core.midi import write_midi
+from midi_genres.core.notes import Note
+from midi_genres.present.plots import (
     DRUM_COLOR,
     PITCHED_COLOR,
     Panel,

@@ -4,7 +4,7 @@ import hashlib
 import zipfile
 
 import pytest
-from test_workflow import AUDIO, GENRES, snakemake
+from workflow_helpers import AUDIO, GENRES, snakemake
 
 
 @pytest.mark.slow

@@ -1,8 +1,9 @@
 import torch
 
-from midi_genres.model import ModelConfig, MusicTransformer
-from midi_genres.sample import ContextWindow, SampleConfig, generate, window_start
-from midi_genres.tokenizer import BOS, EOS, PAD, TIME_SHIFT_BASE, EventTokenizer
+from midi_genres.model.sample import ContextWindow, SampleConfig, generate, window_start
+from midi_genres.model.transformer import ModelConfig, MusicTransformer
+from midi_genres.tokens.base import BOS, EOS, PAD
+from midi_genres.tokens.event import TIME_SHIFT_BASE, EventTokenizer
 
 TOK = EventTokenizer()
 

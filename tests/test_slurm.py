@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import REPO, SNAKEMAKE, tiny_config
+from workflow_helpers import REPO, SNAKEMAKE, tiny_config
 
 GENRES = ["atonal", "rap"]  # synthetic: no music21 parsing, so the jobs are short
 SLURM_PROFILE = REPO / "profiles" / "slurm"
@@ -244,7 +244,7 @@ def slurm_args(cluster: SingleNodeSlurm) -> list[str]:
 
 
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
-CORE_RULES = {"synthesize", "tokenize", "train", "sample", "render_pianoroll", "aggregate_comparison"}
+CORE_RULES = {"synthesize", "tokenize", "train", "sample", "render_pianoroll", "render_comparison"}
 
 
 def scheduled_jobs(out: str) -> dict[str, tuple[str, str]]:

@@ -9,9 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from midi_genres.midi_folder import Piece
-from midi_genres.notes import Note, normalize
-from midi_genres.synth import DRUM_GENERATORS, GENERATORS, atonal, generate_pieces, metal, pop, rap, rock, theory
+from midi_genres.core.notes import Note, normalize
+from midi_genres.sources.midi_folder import Piece
+from midi_genres.sources.synth import (
+    DRUM_GENERATORS,
+    GENERATORS,
+    atonal,
+    generate_pieces,
+    metal,
+    pop,
+    rap,
+    rock,
+    theory,
+)
 
 SEEDS = st.integers(0, 2**32 - 1)
 BARS = st.integers(1, 16)

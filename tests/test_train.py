@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from midi_genres.model import ModelConfig
-from midi_genres.notes import Note
-from midi_genres.tokenizer import EventTokenizer
-from midi_genres.train import TrainConfig, fixed_windows, lr_at, train
+from midi_genres.core.notes import Note
+from midi_genres.model.train import TrainConfig, fixed_windows, lr_at, train
+from midi_genres.model.transformer import ModelConfig
+from midi_genres.tokens.event import EventTokenizer
 
 TOK = EventTokenizer()
 TINY = ModelConfig(max_len=32, d_model=32, n_heads=2, n_layers=1, d_ff=64, dropout=0.1)
@@ -65,10 +65,11 @@ RESUME_TRAIN = {"steps": 600, "batch_size": 8, "warmup_steps": 10, "eval_interva
 
 
 def run_train_genre(tmp_path, name, state=None):
-    from midi_genres.train import train_genre
+    from midi_genres.model.train import train_genre
 
-    train_genre(str(tmp_path / "train.npy"), str(tmp_path / "val.npy"), RESUME_MODEL, RESUME_TRAIN,
-                str(tmp_path / f"{name}.pt"), str(tmp_path / f"{name}.tsv"), state_path=state, threads=1)
+    train_genre(train_path=str(tmp_path / "train.npy"), val_path=str(tmp_path / "val.npy"), model_params=RESUME_MODEL,
+                train_params=RESUME_TRAIN, checkpoint_path=str(tmp_path / f"{name}.pt"),
+                history_path=str(tmp_path / f"{name}.tsv"), state_path=state, threads=1)
     return torch.load(tmp_path / f"{name}.pt", weights_only=True)
 
 
@@ -106,7 +107,7 @@ def test_kill_9_mid_training_resumes_to_the_same_weights(tmp_path, caplog):
 
 
 def test_state_of_another_config_is_discarded(tmp_path, caplog):
-    from midi_genres.train import fingerprint, save_state
+    from midi_genres.model.train import fingerprint, save_state
 
     write_tokens(tmp_path)
     state = tmp_path / "state.pt"

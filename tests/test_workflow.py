@@ -6,67 +6,22 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-
-from midi_genres.audio import missing_tools
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
-GENRES = ["bach", "atonal", "rap"]
-AUDIO = not missing_tools()  # the tiny run renders audio wherever FluidSynth, a soundfont and oggenc are installed
-
-
-def tiny_config():
-    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
-    cfg["genres"] = GENRES
-    cfg["corpus"]["max_pieces"] = 5
-    for name in ("atonal", "rap"):
-        cfg["sources"][name]["pieces"] = 12
-    cfg["train"].update(steps=30, batch_size=4, eval_interval=10, eval_windows=4, warmup_steps=5)
-    cfg["sample"]["seconds"] = 6
-    cfg["metrics"].update(samples=3, corpus_pieces=50)
-    cfg["audio"].update(enabled=AUDIO, training_pieces=1)
-    return cfg
-
-
-def snakemake(workdir, *args, config=None, check=True):
-    if config is not None:
-        (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    proc = subprocess.run([*SNAKEMAKE, "-d", str(workdir), *args], capture_output=True, text=True, cwd=workdir)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
-def planned_jobs(workdir, *args, config=None):
-    """{rule: set of genres} that a dry run (with extra command line ``args``) would execute."""
-    out = snakemake(workdir, "-n", *args, config=config).stdout
-    jobs = {}
-    rule = None
-    for line in out.splitlines():
-        line = line.strip()
-        if line.startswith("rule ") and line.endswith(":"):
-            rule = line[5:-1]
-            jobs.setdefault(rule, set())
-        elif line.startswith("wildcards: genre=") and rule:
-            jobs[rule].add(line.split("=", 1)[1])
-    return jobs
-
+from workflow_helpers import AUDIO, GENRES, REPO, SNAKEMAKE, planned_jobs, snakemake, tiny_config
 
 # The `run` fixture (one tiny run of the whole workflow, shared by several test files) is in conftest.py.
 
 
 @pytest.mark.slow
 def test_every_output_exists_and_is_sound(run):
-    from midi_genres.checkpoint import load_checkpoint
-    from midi_genres.notes import read_midi
-    from midi_genres.tokenizer import BOS, EventTokenizer
+    from midi_genres.core.midi import read_midi
+    from midi_genres.model.checkpoint import load_checkpoint
+    from midi_genres.tokens.base import BOS
+    from midi_genres.tokens.event import EventTokenizer
 
     tok = EventTokenizer()
     for genre in GENRES:
@@ -93,8 +48,8 @@ def test_every_output_exists_and_is_sound(run):
 
 def check_analysis_outputs(run, summary):
     """What each model learned (rules/analysis.smk): cross-genre matrix, musical statistics, memorisation, grammar."""
-    from midi_genres.metrics import FEATURES
-    from midi_genres.tokenizer import BOS, EOS
+    from midi_genres.analysis.features import FEATURES
+    from midi_genres.tokens.base import BOS, EOS
 
     def table(rel):
         return list(csv.DictReader(open(run / rel), delimiter="\t"))
@@ -133,15 +88,16 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
     gallery = {"build_gallery": set(), **({"render_audio": {"rap"}} if AUDIO else {})}
     analysis = {"sample_batch": {"rap"}, "musical_metrics": {"rap"}, "memorisation": {"rap"},
                 "aggregate_metrics": set()}
+    analysis["summarise_run"] = set()
     assert planned_jobs(run, config=cfg) == {"sample": {"rap"}, "render_pianoroll": {"rap"},
-                                             "aggregate_comparison": set(), "all": set(), **gallery, **analysis}
+                                             "render_comparison": set(), "all": set(), **gallery, **analysis}
     (run / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
     # The README's way to rebuild one genre from one stage on: --forcerun names the file.
     from_tokens = planned_jobs(run, "--forcerun", "data/tokens/rap.npy")
     assert from_tokens.pop("tokenize") == {"rap"} and from_tokens.pop("train") == {"rap"}
     assert "extract_corpus" not in from_tokens and "synthesize" not in from_tokens
     # every model is evaluated on rap's new validation split (the cross-genre matrix); all else is rap's alone
-    assert from_tokens.pop("evaluate_model") == set(GENRES) and "aggregate_comparison" in from_tokens
+    assert from_tokens.pop("evaluate_model") == set(GENRES) and "summarise_run" in from_tokens
     assert all(genres <= {"rap"} for genres in from_tokens.values()), from_tokens
     # Snakemake 9 reruns a job whose input's content changed; a missing intermediate file alone is not rebuilt while
     # its consumers are up to date. The tokens are restored afterwards (bytes and time): the run is shared.
@@ -152,14 +108,48 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
         gallery = {"render_curves": {"bach"}, "render_training_curves": set(), "build_gallery": set(),
                    **({"render_audio": {"bach"}} if AUDIO else {})}
         analysis = {"evaluate_model": {"bach"}, "aggregate_cross_genre": set(), "sample_batch": {"bach"},
-                    "musical_metrics": {"bach"}, "memorisation": {"bach"}, "aggregate_metrics": set()}
-        open_ends = {"crossprompt": set(), "aggregate_crossprompt": set()}  # bach <- atonal, atonal <- bach
+                    "musical_metrics": {"bach"}, "memorisation": {"bach"}, "aggregate_metrics": set(),
+                    "summarise_run": set()}
+        # bach <- atonal is sampled and drawn again (new bach model); both pairs are measured again (new corpus)
+        open_ends = {"crossprompt_sample": set(), "render_crossprompt_pianoroll": set(), "crossprompt": set(),
+                     "aggregate_crossprompt": set()}
         assert planned_jobs(run) == {"train": {"bach"}, "sample": {"bach"}, "render_pianoroll": {"bach"},
-                                     "aggregate_comparison": set(), "all": set(), **gallery, **analysis,
+                                     "render_comparison": set(), "all": set(), **gallery, **analysis,
                                      **open_ends}
     finally:
         tokens.write_bytes(original)
         os.utime(tokens, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+UPSTREAM = ["synthesize", "extract_corpus", "tokenize", "train", "sample", "sample_batch", "evaluate_model"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("product, rule", [
+    ("data/tokens/rap.stats.json", "tokenize"),
+    ("results/checkpoints/rap.pt", "train"),
+    ("results/samples/rap.mid", "sample"),
+    ("results/eval/rap.tsv", "evaluate_model"),
+    ("results/pianorolls/rap.png", "render_pianoroll"),
+    ("results/comparison.png", "render_comparison"),
+    ("results/summary.tsv", "summarise_run"),
+    ("results/cross_genre.png", "aggregate_cross_genre"),
+    ("results/crossprompt/bach__from__atonal.png", "render_crossprompt_pianoroll"),
+])
+def test_deleting_a_product_rebuilds_it_and_nothing_before_it(run, product, rule):
+    """Every file the README presents as a product is a target of ``rule all``: deleting one plans the job that makes
+    it (and what reads it), never a job of an earlier stage (Snakemake 9 would plan nothing for an intermediate)."""
+    path = run / product
+    saved, stat = path.read_bytes(), path.stat()
+    path.unlink()
+    try:
+        planned = planned_jobs(run)
+        assert rule in planned, planned
+        earlier = UPSTREAM[:UPSTREAM.index(rule)] if rule in UPSTREAM else UPSTREAM
+        assert not set(earlier) & set(planned), planned
+    finally:
+        path.write_bytes(saved)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 @pytest.mark.slow

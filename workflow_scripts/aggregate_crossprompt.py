@@ -1,8 +1,9 @@
 """Rule aggregate_crossprompt: every pair's table -> results/crossprompt.tsv + the pull heatmap."""
 
-from midi_genres.crossprompt import aggregate_crossprompt
-from midi_genres.joblog import log_to_file
+from midi_genres.core.joblog import log_to_file
+from midi_genres.experiments.crossprompt import aggregate_crossprompt
 
 log_to_file(snakemake.log[0])
 out, p = snakemake.output, snakemake.params
-aggregate_crossprompt(p.pairs, p.titles, snakemake.input.tables, out.table, out.figure)
+aggregate_crossprompt(pairs=p.pairs, titles=p.titles, table_paths=snakemake.input.tables, table_path=out.table,
+                      figure_path=out.figure)

@@ -1,8 +1,8 @@
 """Rule extract_corpus: a music21 collection -> data/midi/{genre}/ + manifest."""
 
-from midi_genres.corpus import extract_collection
-from midi_genres.joblog import log_to_file
-from midi_genres.midi_folder import write_midi_folder
+from midi_genres.core.joblog import log_to_file
+from midi_genres.sources.midi_folder import write_midi_folder
+from midi_genres.sources.music21_corpus import extract_collection
 
 log = log_to_file(snakemake.log[0])
 p = snakemake.params

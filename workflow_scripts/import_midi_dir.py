@@ -1,10 +1,10 @@
 """Rule import_midi_dir: a folder of your own MIDI files -> data/midi/{genre}/ + manifest."""
 
-from midi_genres.joblog import log_to_file
-from midi_genres.midi_dir import import_midi_dir
+from midi_genres.core.joblog import log_to_file
+from midi_genres.sources.midi_dir import import_midi_dir
 
 log = log_to_file(snakemake.log[0])
 p = snakemake.params
-counts = import_midi_dir(p.folder, snakemake.output.midi, snakemake.output.manifest, keep_drums=p.keep_drums,
-                         max_pieces=p.max_pieces, min_notes=p.min_notes)
+counts = import_midi_dir(folder=p.folder, out_dir=snakemake.output.midi, manifest_path=snakemake.output.manifest,
+                         keep_drums=p.keep_drums, max_pieces=p.max_pieces, min_notes=p.min_notes)
 log.info("%s: %s", p.folder, counts)

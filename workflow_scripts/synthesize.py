@@ -1,8 +1,8 @@
 """Rule synthesize: a seeded generator -> data/midi/{genre}/ + manifest."""
 
-from midi_genres.joblog import log_to_file
-from midi_genres.midi_folder import write_midi_folder
-from midi_genres.synth import generate_pieces
+from midi_genres.core.joblog import log_to_file
+from midi_genres.sources.midi_folder import write_midi_folder
+from midi_genres.sources.synth import generate_pieces
 
 log = log_to_file(snakemake.log[0])
 p = snakemake.params

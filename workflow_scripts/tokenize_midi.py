@@ -1,9 +1,9 @@
 """Rule tokenize: data/midi/{genre}/ -> training and validation token streams + statistics."""
 
-from midi_genres.dataset import tokenize_genre
-from midi_genres.joblog import log_to_file
+from midi_genres.core.joblog import log_to_file
+from midi_genres.tokens.dataset import tokenize_genre
 
 log_to_file(snakemake.log[0])
 inp, out = snakemake.input, snakemake.output
-tokenize_genre(inp.midi, inp.manifest, snakemake.params.val_fraction, out.train, out.val, out.stats,
-               tokenizer=snakemake.params.tokenizer)
+tokenize_genre(midi_dir=inp.midi, manifest_path=inp.manifest, val_fraction=snakemake.params.val_fraction,
+               train_path=out.train, val_path=out.val, stats_path=out.stats, tokenizer=snakemake.params.tokenizer)

@@ -1,0 +1,29 @@
+"""Logging for workflow jobs: everything (including uncaught errors and warnings) goes to the rule's log file."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def log_to_file(path: str) -> logging.Logger:
+    """Send all logging, Python warnings and uncaught exceptions of this job to ``path``."""
+    logging.basicConfig(filename=path, filemode="w", level=logging.INFO, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.captureWarnings(True)
+    logger = logging.getLogger("midi_genres.job")
+
+    def excepthook(kind, value, tb):
+        logger.error("job failed", exc_info=(kind, value, tb))
+        sys.__excepthook__(kind, value, tb)
+
+    sys.excepthook = excepthook
+    return logger
+
+
+def progress_text(elapsed: float, done: float, total: float, rate: float | None = None, unit: str = "") -> str:
+    """``"<rate> <unit>/s, <elapsed> s elapsed, ETA <s> s"`` for ``done`` of ``total`` units of work after
+    ``elapsed`` seconds (the ETA assumes the rate so far; no rate part when ``rate`` is None)."""
+    eta = elapsed / done * (total - done) if done else float("inf")
+    speed = f"{rate:.1f} {unit}/s, " if rate is not None else ""
+    return f"{speed}{elapsed:.1f} s elapsed, ETA {eta:.0f} s"

@@ -1,0 +1,72 @@
+"""The one internal form of music: notes with integer 16th-note times.
+
+A note is ``Note(pitch, start, end)`` with ``start < end`` in 16th-note steps. A *canonical* note list
+is sorted by (start, pitch, end), has no exact duplicates and no two notes of one pitch sounding at
+once (a note may start exactly where the previous note of its pitch ends). ``normalize`` makes any
+list canonical; the tokenizer round-trips every canonical list exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from midi_genres.core.constants import STEPS_PER_QUARTER
+
+
+class Note(NamedTuple):
+    """One note: MIDI pitch 0-127, onset and release in 16th-note steps (``start < end``)."""
+
+    pitch: int
+    start: int
+    end: int
+
+
+def to_steps(quarters: float) -> int:
+    """Quantise a time in quarter notes to the nearest 16th-note step (halves round up)."""
+    return math.floor(float(quarters) * STEPS_PER_QUARTER + 0.5)
+
+
+def quantize(pitch: int, onset_quarters: float, duration_quarters: float) -> Note:
+    """Quantise one note given in quarter notes; a note never shrinks below one step."""
+    start = to_steps(onset_quarters)
+    end = max(to_steps(onset_quarters + duration_quarters), start + 1)
+    return Note(int(pitch), start, end)
+
+
+def normalize(notes: Iterable[Note]) -> list[Note]:
+    """Return the canonical form of ``notes``.
+
+    Out-of-range pitches and empty notes are dropped, exact duplicates removed, and where two notes of
+    one pitch overlap the earlier one is cut where the later one starts (their union is kept).
+    """
+    by_pitch: dict[int, list[Note]] = {}
+    for n in notes:
+        if 0 <= n.pitch <= 127 and n.end > n.start >= 0:
+            by_pitch.setdefault(int(n.pitch), []).append(Note(int(n.pitch), int(n.start), int(n.end)))
+    out: list[Note] = []
+    for pitch, group in by_pitch.items():
+        group.sort(key=lambda n: (n.start, -n.end))
+        kept: list[Note] = []
+        for n in group:
+            if kept and n.start < kept[-1].end:
+                prev = kept[-1]
+                if n.start == prev.start:  # same onset: keep the longer note only
+                    continue
+                kept[-1] = Note(pitch, prev.start, n.start)
+                n = Note(pitch, n.start, max(n.end, prev.end))
+            kept.append(n)
+        out.extend(kept)
+    out.sort(key=lambda n: (n.start, n.pitch, n.end))
+    return out
+
+
+def steps_to_seconds(steps: float, tempo_bpm: float) -> float:
+    """Duration of ``steps`` 16th notes at ``tempo_bpm`` quarter notes per minute."""
+    return steps * 60.0 / tempo_bpm / STEPS_PER_QUARTER
+
+
+def seconds_to_steps(seconds: float, tempo_bpm: float) -> int:
+    """Number of whole 16th-note steps in ``seconds`` at ``tempo_bpm``."""
+    return int(round(seconds * tempo_bpm / 60.0 * STEPS_PER_QUARTER))

@@ -1,0 +1,136 @@
+"""The model every genre shares: a small decoder-only Transformer with learned positions and a KV cache."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from midi_genres.core.defaults import defaults
+from midi_genres.tokens.event import BASE_VOCAB_SIZE
+
+KVCache = list[tuple[torch.Tensor, torch.Tensor]]  # per layer (keys, values), each (B, heads, T, head_dim)
+
+
+_DEFAULTS = defaults("model")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture hyper-parameters (defaults: the config schema's, the 3 x 128 model of the experiment)."""
+
+    vocab_size: int = BASE_VOCAB_SIZE
+    max_len: int = _DEFAULTS["max_len"]
+    d_model: int = _DEFAULTS["d_model"]
+    n_heads: int = _DEFAULTS["n_heads"]
+    n_layers: int = _DEFAULTS["n_layers"]
+    d_ff: int = _DEFAULTS["d_ff"]
+    dropout: float = _DEFAULTS["dropout"]
+
+    def __post_init__(self) -> None:
+        if self.d_model % self.n_heads:
+            raise ValueError(f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})")
+
+    def to_dict(self) -> dict:
+        """Plain-data form, stored in checkpoints."""
+        return asdict(self)
+
+
+def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Causal attention of (B, heads, T, head_dim) tensors as two batched matmuls, the scale and the causal mask
+    fused into the first (``baddbmm``). What SDPA computes with ``is_causal=True``; on CPU in bf16 it trains ~30%
+    faster than SDPA's flash kernel, whose backward is slow there (benchmarks/run.py measures both). Without
+    gradients SDPA's forward is the faster one (it skips the masked half), so inference keeps it."""
+    B, H, T, D = q.shape
+    mask = torch.full((T, T), float("-inf"), dtype=q.dtype, device=q.device).triu(1)
+    scores = torch.baddbmm(mask, q.reshape(B * H, T, D), k.reshape(B * H, T, D).transpose(1, 2), alpha=D**-0.5)
+    return torch.bmm(scores.softmax(-1).to(v.dtype), v.reshape(B * H, T, D)).view(B, H, T, D)
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention: ``causal_attention`` for bf16 training on CPU without dropout, else
+    ``F.scaled_dot_product_attention`` (flash kernels on CUDA, for fp32 and for inference, masks for the KV cache)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.n_heads = cfg.n_heads
+        self.dropout = cfg.dropout
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, C // self.n_heads).permute(2, 0, 3, 1, 4)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        past_len = k.shape[2] - T
+        dropout = self.dropout if self.training else 0.0
+        if (past_len == 0 and q.dtype == torch.bfloat16 and q.device.type == "cpu" and dropout == 0.0
+                and torch.is_grad_enabled()):
+            y = causal_attention(q, k, v)
+        else:
+            mask = None  # no past: causal; one new query: it sees everything cached
+            if past_len and T > 1:
+                mask = torch.ones(T, k.shape[2], dtype=torch.bool, device=x.device).tril(diagonal=past_len)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=past_len == 0, dropout_p=dropout)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C)), (k, v)
+
+
+class Block(nn.Module):
+    """Pre-norm Transformer block: attention and a GELU feed-forward, each with a residual."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln2 = nn.LayerNorm(cfg.d_model)
+        self.ff = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model))
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, past=None):
+        a, present = self.attn(self.ln1(x), past)
+        x = x + self.drop(a)
+        return x + self.drop(self.ff(self.ln2(x))), present
+
+
+class MusicTransformer(nn.Module):
+    """Decoder-only Transformer over token ids; ``forward`` returns next-token logits and the new KV cache."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.pos_emb = nn.Embedding(cfg.max_len, cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layers)])
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+        self.head = nn.Linear(cfg.d_model, cfg.vocab_size)
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def num_parameters(self, embeddings: bool = True) -> int:
+        """Number of parameters; without the token and position embedding tables if ``embeddings`` is False."""
+        n = sum(p.numel() for p in self.parameters())
+        return n if embeddings else n - self.tok_emb.weight.numel() - self.pos_emb.weight.numel()
+
+    def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> tuple[torch.Tensor, KVCache]:
+        """Logits (B, T, vocab) for ids (B, T) that follow the cached positions (if any)."""
+        past_len = cache[0][0].shape[2] if cache else 0
+        T = idx.shape[1]
+        if past_len + T > self.cfg.max_len:
+            raise ValueError(f"sequence of {past_len + T} tokens exceeds max_len {self.cfg.max_len}")
+        pos = torch.arange(past_len, past_len + T, device=idx.device)
+        x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))
+        present: KVCache = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block(x, cache[i] if cache else None)
+            present.append(kv)
+        return self.head(self.ln_f(x)), present

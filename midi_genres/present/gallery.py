@@ -1,0 +1,173 @@
+"""The gallery page: one static, self-contained HTML file to listen to and look at what each model learned.
+
+Genres are grouped by their ``group`` (in order of first appearance) with their one-line description, piano roll,
+audio player, MIDI download, training curves and every column of the summary table. All links are relative to the
+page and all text is escaped, so the page works from ``file://`` next to the files it shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+from midi_genres.core.atomic import atomic_path
+from midi_genres.present.audio import MIME_TYPES
+
+HEADING_COLUMNS = ("genre", "title", "group")  # summary columns already shown in each genre's heading
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 0 auto; padding: 0 1rem 3rem; color: #222;
+       line-height: 1.45; }
+header { border-bottom: 1px solid #ddd; margin-bottom: 1rem; }
+nav a { margin-right: .8rem; white-space: nowrap; }
+h2 { margin-top: 2.5rem; border-bottom: 2px solid #4a78a8; padding-bottom: .2rem; }
+img { max-width: 100%; height: auto; border: 1px solid #eee; }
+.genres { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 1.5rem; }
+.genre { border: 1px solid #ddd; border-radius: 6px; padding: .8rem 1rem; background: #fafafa; }
+.genre h3 { margin: 0 0 .2rem; }
+.description { margin: 0 0 .6rem; color: #444; font-style: italic; }
+.listen { display: flex; flex-wrap: wrap; align-items: center; gap: .8rem; margin: .5rem 0; }
+.listen audio { width: 320px; max-width: 100%; }
+.training-audio { font-size: .9rem; color: #444; }
+.training-audio ul { padding-left: 1rem; }
+.training-audio li { display: flex; flex-wrap: wrap; align-items: center; gap: .6rem; margin: .2rem 0; }
+dl.figures { display: grid; grid-template-columns: repeat(2, max-content minmax(4rem, 1fr)); gap: .1rem .8rem;
+             font-size: .85rem; margin: .6rem 0; }
+dl.figures dt { color: #555; }
+dl.figures dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+figure { margin: .6rem 0; }
+figcaption { font-size: .85rem; color: #555; }
+footer { margin-top: 3rem; font-size: .85rem; color: #666; }
+"""
+
+
+def read_summary(path: str | os.PathLike) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Columns and rows (by genre) of ``results/summary.tsv``."""
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="\t")
+        rows = {row["genre"]: row for row in reader}
+        return list(reader.fieldnames or []), rows
+
+
+class _Page:
+    """Relative links and escaped text for one page."""
+
+    def __init__(self, out_path: str | os.PathLike):
+        self.base = Path(out_path).parent
+
+    def url(self, path: str | os.PathLike) -> str:
+        """``path`` as an escaped URL relative to the page."""
+        return html.escape(quote(Path(os.path.relpath(path, self.base)).as_posix()))
+
+    def audio(self, path: str | os.PathLike) -> str:
+        """An audio player for ``path``."""
+        mime = MIME_TYPES.get(Path(path).suffix.lower().lstrip("."), "")
+        kind = f' type="{mime}"' if mime else ""
+        return (f'<audio controls preload="metadata"><source src="{self.url(path)}"{kind}>'
+                f'<a href="{self.url(path)}">download the audio</a></audio>')
+
+    def figure(self, path: str | os.PathLike, alt: str, caption: str = "") -> str:
+        """A linked image with alt text and an optional caption."""
+        cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+        return (f'<figure><a href="{self.url(path)}"><img src="{self.url(path)}" alt="{html.escape(alt)}"></a>'
+                f"{cap}</figure>")
+
+
+def _figures_list(columns: Sequence[str], row: dict[str, str]) -> str:
+    items = "".join(f"<dt>{html.escape(c.replace('_', ' '))}</dt><dd>{html.escape(row.get(c) or '')}</dd>"
+                    for c in columns if c not in HEADING_COLUMNS)
+    return f'<dl class="figures">{items}</dl>'
+
+
+def _training_audio(page: _Page, directory: str | os.PathLike) -> str:
+    files = sorted(p for p in Path(directory).iterdir() if p.suffix.lower().lstrip(".") in MIME_TYPES)
+    if not files:
+        return ""
+    items = "".join(f"<li><span>{html.escape(p.stem.split('_', 1)[-1])}</span>{page.audio(p)}</li>" for p in files)
+    return f'<div class="training-audio">For comparison, from the training pieces:<ul>{items}</ul></div>'
+
+
+def _genre_article(page: _Page, genre: str, source: dict, columns: Sequence[str], row: dict[str, str],
+                   pianoroll: str, curve: str, sample: str, audio: str | None, training_audio: str | None) -> str:
+    title = source.get("title", genre)
+    parts = [f'<article class="genre" id="{html.escape(genre)}">', f"<h3>{html.escape(title)}</h3>"]
+    if source.get("description"):
+        parts.append(f'<p class="description">{html.escape(source["description"])}</p>')
+    parts.append(page.figure(pianoroll, f"Piano roll of the {title} sample"))
+    listen = [page.audio(audio)] if audio else []
+    listen.append(f'<a href="{page.url(sample)}" download>download the sample (MIDI)</a>')
+    parts.append(f'<div class="listen">{"".join(listen)}</div>')
+    if training_audio:
+        parts.append(_training_audio(page, training_audio))
+    parts.append(_figures_list(columns, row))
+    parts.append(page.figure(curve, f"Training curves of the {title} model"))
+    parts.append("</article>")
+    return "\n".join(parts)
+
+
+def render_gallery(out_path: str | os.PathLike, genres: Sequence[str], sources: dict, summary_path: str,
+                   pianorolls: Sequence[str], curves: Sequence[str], samples: Sequence[str], comparison: str,
+                   training_curves: str, audio: Sequence[str] = (), training_audio: Sequence[str] = ()) -> str:
+    """The page's HTML. Per-genre lists follow ``genres``; ``audio``/``training_audio`` may be empty (no audio)."""
+    per_genre = {"pianorolls": pianorolls, "curves": curves, "samples": samples}
+    per_genre.update({name: files for name, files in (("audio", audio), ("training_audio", training_audio))
+                      if files})
+    for name, files in per_genre.items():
+        if len(files) != len(genres):
+            raise ValueError(f"{len(files)} {name} for {len(genres)} genres")
+    columns, rows = read_summary(summary_path)
+    missing = [g for g in genres if g not in rows]
+    if missing:
+        raise ValueError(f"{summary_path} has no row for {missing}")
+    page = _Page(out_path)
+    groups: dict[str, list[str]] = {}
+    for i, genre in enumerate(genres):
+        entry = {name: files[i] for name, files in per_genre.items()}
+        article = _genre_article(page, genre, sources[genre], columns, rows[genre], entry["pianorolls"],
+                                 entry["curves"], entry["samples"], entry.get("audio"), entry.get("training_audio"))
+        groups.setdefault(sources[genre].get("group", "Other"), []).append(article)
+    nav = " ".join(f'<a href="#{html.escape(g)}">{html.escape(sources[g].get("title", g))}</a>' for g in genres)
+    sections = "\n".join(f'<section class="group"><h2>{html.escape(group)}</h2>\n<div class="genres">\n'
+                         + "\n".join(articles) + "\n</div></section>" for group, articles in groups.items())
+    intro = ("The same small decoder-only Transformer, trained unchanged on each genre: only the corpus changes. "
+             "Each model samples music from a single [BOS] token. Listen to it, look at its piano roll, download "
+             "the MIDI file, and see how far its training got.")
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>midi-genres: what each model learned</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<header>
+<h1>One small Transformer, {len(genres)} streams of symbolic music</h1>
+<p>{html.escape(intro)}</p>
+<nav>{nav}</nav>
+</header>
+<section id="comparison"><h2>All genres side by side</h2>
+{page.figure(comparison, "Piano rolls of every genre's sample, grouped", "One sample per genre, grouped.")}
+{page.figure(training_curves, "Train and validation loss of every genre's model",
+             "Train and validation loss of each model over its training steps.")}
+</section>
+{sections}
+<footer>Built by the midi-genres workflow. Every number above comes from
+<a href="{page.url(summary_path)}">{html.escape(Path(summary_path).name)}</a>.</footer>
+</body>
+</html>
+"""
+
+
+def build_gallery(*, out_path: str | os.PathLike, genres: Sequence[str], sources: dict, summary_path: str,
+                  pianorolls: Sequence[str], curves: Sequence[str], samples: Sequence[str], comparison: str,
+                  training_curves: str, audio: Sequence[str] = (), training_audio: Sequence[str] = ()) -> None:
+    """The build_gallery rule: write the page (``render_gallery``) to ``out_path``, atomically."""
+    text = render_gallery(out_path, genres, sources, summary_path, pianorolls, curves, samples, comparison,
+                          training_curves, audio=audio, training_audio=training_audio)
+    with atomic_path(out_path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
