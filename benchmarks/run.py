@@ -146,11 +146,13 @@ def quality(genre: str, steps: int, threads: int) -> dict[str, float]:
 
 
 def default_settings() -> tuple[dict, dict]:
-    """The model and train sections of config.yaml (what the workflow really runs)."""
+    """The model and train sections of the workflow's config: the schema's defaults, updated by config.yaml."""
     import yaml
 
+    from midi_genres.core.defaults import defaults
+
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
-    return cfg["model"], cfg["train"]
+    return {**defaults("model"), **cfg.get("model", {})}, {**defaults("train"), **cfg.get("train", {})}
 
 
 def sampling(genres: list[str]) -> list[tuple[str, float, float, int]]:
@@ -187,7 +189,8 @@ def extraction() -> list[tuple[str, float, int]]:
 
     rows = []
     for name in COLLECTIONS:
-        code = ("import sys; from midi_genres.corpus import extract_collection; from midi_genres.midi_folder import "
+        code = ("import sys; from midi_genres.sources.music21_corpus import extract_collection; "
+                "from midi_genres.sources.midi_folder import "
                 f"Piece; print(sum(isinstance(p, Piece) for p in extract_collection({name!r}, workers=2)))")
         t = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
