@@ -59,11 +59,15 @@ def melodic_signature(notes: Sequence[Note], length: int = SIGNATURE_LENGTH) -> 
 
     Intervals make it transposition-invariant. The inter-onset intervals are divided by their greatest
     common divisor, so a uniform time scaling (a tune notated in 8ths instead of 16ths, or in halves) gives
-    the same signature; the gcd is used rather than the first IOI because a variant often differs in its
-    upbeat. ``length`` 12 (13 notes) covers the first phrase and a half of a folk song: in the Essen
-    collection 8 pairs already join unrelated tunes that share a stock opening (a rising triad, a
-    repeated-note upbeat), while at 16 many variants that diverge in the second phrase are missed (see
-    the measurements in the report). Returns None when the top line has fewer than ``length + 1`` notes.
+    the same signature (any integer factor does); the gcd rather than the first IOI keeps them exact
+    integers whatever the first note's length (a dotted upbeat would give thirds).
+
+    ``length`` 12 (13 notes, about a folk song's first phrase and a half) was chosen on the corpora by
+    how alike the top lines of pairs with equal signatures go on afterwards (difflib ratio of their
+    following intervals up to the 48th; > 0.6 for 0% of random Essen pairs): Essen pairs equal at 16
+    go on alike in 92%; pairs equal at 12 but not 16 still do in 56% (variants differing in a detail,
+    which 16 misses); pairs equal at 8 but not 12 only in 34% (mostly tunes sharing a stock opening).
+    Returns None when the top line has fewer than ``length + 1`` notes.
     """
     if length < 1:
         raise ValueError(f"signature length must be at least 1, got {length}")
