@@ -24,9 +24,10 @@ Token ``i < order - 1`` is therefore predicted from the order-``i + 1`` level do
 stream's start counted as a distinct predecessor). ``token_nll`` scores tokens ``1 .. n-1``, exactly the targets
 of ``midi_genres.evaluate.token_nll``.
 
-Implementation: every n-gram gets a dense integer id per order by re-ranking, ``id_k = rank(id_{k-1} * vocab +
-token)`` over the start positions (``np.unique``), so keys are exact int64 (no hashing, no collisions) for any
-stream shorter than ``2**63 / vocab`` tokens. Scoring looks the evaluated stream's n-grams up with
+Implementation: every n-gram gets a dense integer id per order by re-ranking, ``id_k = rank(token * N_{k-1} +
+id_{k-1})`` over the start positions (``N_{k-1}``: number of distinct (k-1)-grams; the sort is one stable radix
+pass over uint16 tokens per order), so keys are exact int64 (no hashing, no collisions) for any stream shorter
+than ``2**63 / vocab`` tokens. Scoring looks the evaluated stream's n-grams up with
 ``np.searchsorted`` one order at a time, vectorised over all positions.
 """
 
@@ -55,15 +56,26 @@ def kn_discounts(counts: np.ndarray) -> tuple[float, float, float]:
 
 @dataclass
 class _Level:
-    """One order ``k``: the sorted n-gram keys (history id at order ``k - 1`` times vocab plus token), their
-    counts and discounted counts, and per history id the total count and the mass ``gamma`` numerator."""
+    """One order ``k``: the sorted n-gram keys (``token * radix + history id``, the history being the
+    (k-1)-gram before the token and ``radix`` the number of (k-1)-gram ids), their counts and discounted
+    counts, and per history id the total count and the numerator of ``gamma``."""
 
-    keys: np.ndarray       # int64, sorted unique
-    counts: np.ndarray     # int64 per key (raw at the top order, continuation below)
+    keys: np.ndarray        # int64, sorted unique
+    radix: int              # number of history ids (types of order k - 1)
+    counts: np.ndarray      # int64 per key (raw at the top order, continuation below)
     discounted: np.ndarray  # float64 per key: count - D(count)
-    total: np.ndarray      # float64 per history id: sum of counts
-    backoff: np.ndarray    # float64 per history id: D_1 N_1 + D_2 N_2 + D_3 N_3+
+    total: np.ndarray       # float64 per history id: sum of counts
+    backoff: np.ndarray     # float64 per history id: D_1 N_1 + D_2 N_2 + D_3 N_3+
     discounts: tuple[float, float, float]
+
+    @classmethod
+    def build(cls, keys: np.ndarray, radix: int, counts: np.ndarray) -> _Level:
+        discounts = kn_discounts(counts)
+        d = np.asarray(discounts)[np.minimum(counts, 3) - 1] if counts.size else np.zeros(0)
+        history = keys % radix
+        return cls(keys=keys, radix=radix, counts=counts, discounted=counts - d,
+                   total=np.bincount(history, weights=counts.astype(np.float64), minlength=radix),
+                   backoff=np.bincount(history, weights=d, minlength=radix), discounts=discounts)
 
 
 def _tokens(stream, vocab_size: int) -> np.ndarray:
@@ -98,13 +110,21 @@ class NGramModel:
             raise ValueError(f"vocab_size must be positive, got {vocab_size!r}")
         s, v = _tokens(stream, vocab_size), int(vocab_size)
         n = s.size
-        # ids[k][j]: dense id of the k-gram starting at j (j = 0 .. n-k); ids[0] is the empty gram (one type)
-        ids, keys = [np.zeros(n + 1, dtype=np.int64)], [np.zeros(1, dtype=np.int64)]
+        small = s.astype(np.uint16) if v <= 1 << 16 else s  # uint16: numpy's stable argsort is then a radix sort
+        ids, keys = [np.zeros(n + 1, dtype=np.int64)], [np.zeros(1, dtype=np.int64)]  # order 0: the empty gram
+        perm = np.arange(n + 1)  # start positions sorted by the id of their gram
         for k in range(1, order + 1):
-            m = max(n - k + 1, 0)
-            uniq, inv = np.unique(ids[k - 1][:m] * v + s[k - 1:k - 1 + m], return_inverse=True)
-            ids.append(inv.reshape(-1).astype(np.int64))
-            keys.append(uniq)
+            # ids[k][j]: dense id of the k-gram starting at j (j = 0 .. n-k), the rank of its key
+            # token * radix + ids[k-1][j]. Sorting by key = a stable radix sort by token of the start positions
+            # already sorted by ids[k-1], and perm stays sorted by id.
+            perm = perm[perm <= n - k]
+            perm = perm[np.argsort(small[perm + k - 1], kind="stable")]
+            key = s[perm + k - 1] * keys[k - 1].size + ids[k - 1][perm]
+            new = np.ones(key.size, dtype=bool)
+            new[1:] = key[1:] != key[:-1]
+            ids.append(np.empty(key.size, dtype=np.int64))
+            ids[k][perm] = np.cumsum(new) - 1
+            keys.append(key[new])
         levels = []
         for k in range(1, order + 1):
             n_types = keys[k].size
@@ -117,14 +137,8 @@ class NGramModel:
                 counts = np.bincount(ids[k][first + 1], minlength=n_types)
                 if n_types:
                     counts[ids[k][0]] += 1
-            discounts = kn_discounts(counts)
-            d = np.asarray(discounts)[np.minimum(counts, 3) - 1] if n_types else np.zeros(0)
-            history = keys[k] // v
-            n_histories = keys[k - 1].size
-            levels.append(_Level(
-                keys=keys[k], counts=counts, discounted=counts - d,
-                total=np.bincount(history, weights=counts.astype(np.float64), minlength=n_histories),
-                backoff=np.bincount(history, weights=d, minlength=n_histories), discounts=discounts))
+            levels.append(_Level.build(keys[k], keys[k - 1].size, counts))
+            ids[k - 1] = None  # free as we go
         return cls(v, order, levels)
 
     def token_nll(self, stream) -> np.ndarray:
@@ -138,11 +152,11 @@ class NGramModel:
         hist = np.zeros(n, dtype=np.int64)  # id of the (k-1)-gram starting at j (history of target j + k - 1)
         for k, level in enumerate(self.levels, start=1):
             m = n - k + 1
-            if m <= 0:
+            if m <= 0 or level.keys.size == 0:
                 break
             h = hist[:m]
             seen = h >= 0
-            gram = _lookup(level.keys, h * v + s[k - 1:], seen)
+            gram = _lookup(level.keys, s[k - 1:] * level.radix + h, seen)
             total = np.where(seen, level.total[np.maximum(h, 0)], 0.0)
             use = total > 0
             if not use.any():
@@ -158,7 +172,8 @@ class NGramModel:
         """Id of a (k-1)-gram at order k-1 (0 for the empty gram; -1 if it never occurred)."""
         gid = 0
         for k, tok in enumerate(tokens, start=1):
-            found = _lookup(self.levels[k - 1].keys, np.array([gid * self.vocab_size + int(tok)]), np.array([True]))
+            level = self.levels[k - 1]
+            found = _lookup(level.keys, np.array([int(tok) * level.radix + gid]), np.array([True]))
             gid = int(found[0])
             if gid < 0:
                 return -1
@@ -180,7 +195,7 @@ class NGramModel:
             total = level.total[h]
             if total == 0:
                 continue
-            gram = _lookup(level.keys, h * v + words, np.ones(v, dtype=bool))
+            gram = _lookup(level.keys, words * level.radix + h, np.ones(v, dtype=bool))
             alpha = np.where(gram >= 0, level.discounted[np.maximum(gram, 0)], 0.0) / total
             p = alpha + level.backoff[h] / total * p
         return p
