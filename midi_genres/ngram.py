@@ -93,6 +93,17 @@ def _lookup(keys: np.ndarray, key: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.where(valid & (keys[idx] == key), idx, -1)
 
 
+def _continuation_counts(ids: np.ndarray, longer: np.ndarray, n_ids: int) -> np.ndarray:
+    """Per k-gram id: the number of distinct (k+1)-grams ending in it (``longer``: (k+1)-gram ids by start
+    position), plus one for the k-gram at the stream's start."""
+    first = np.empty(int(longer.max()) + 1 if longer.size else 0, dtype=np.int64)
+    first[longer] = np.arange(longer.size)  # one start position of each (k+1)-gram
+    counts = np.bincount(ids[first + 1], minlength=n_ids)
+    if n_ids:
+        counts[ids[0]] += 1
+    return counts
+
+
 class NGramModel:
     """Interpolated modified Kneser-Ney n-gram model over token ids (see the module docstring)."""
 
@@ -111,34 +122,26 @@ class NGramModel:
         s, v = _tokens(stream, vocab_size), int(vocab_size)
         n = s.size
         small = s.astype(np.uint16) if v <= 1 << 16 else s  # uint16: numpy's stable argsort is then a radix sort
-        ids, keys = [np.zeros(n + 1, dtype=np.int64)], [np.zeros(1, dtype=np.int64)]  # order 0: the empty gram
+        ids, n_ids = np.zeros(n + 1, dtype=np.int64), 1  # order 0: the empty gram, at every start position
+        keys, radix = np.zeros(1, dtype=np.int64), 0  # the keys of order 0 (one, the empty gram; no history)
         perm = np.arange(n + 1)  # start positions sorted by the id of their gram
+        levels: list[_Level] = []
         for k in range(1, order + 1):
-            # ids[k][j]: dense id of the k-gram starting at j (j = 0 .. n-k), the rank of its key
-            # token * radix + ids[k-1][j]. Sorting by key = a stable radix sort by token of the start positions
-            # already sorted by ids[k-1], and perm stays sorted by id.
+            # ids of order k: the rank of the key token * n_ids + (id of the (k-1)-gram at j) of the k-gram starting
+            # at j (j = 0 .. n-k). Sorting by key = a stable radix sort by token of the start positions already
+            # sorted by the (k-1)-gram ids, and perm stays sorted by id.
             perm = perm[perm <= n - k]
             perm = perm[np.argsort(small[perm + k - 1], kind="stable")]
-            key = s[perm + k - 1] * keys[k - 1].size + ids[k - 1][perm]
+            key = s[perm + k - 1] * n_ids + ids[perm]
             new = np.ones(key.size, dtype=bool)
             new[1:] = key[1:] != key[:-1]
-            ids.append(np.empty(key.size, dtype=np.int64))
-            ids[k][perm] = np.cumsum(new) - 1
-            keys.append(key[new])
-        levels = []
-        for k in range(1, order + 1):
-            n_types = keys[k].size
-            if k == order:
-                counts = np.bincount(ids[k], minlength=n_types)
-            else:  # continuation counts: distinct (k+1)-grams ending in the k-gram, plus one at the stream start
-                longer = ids[k + 1]
-                first = np.empty(keys[k + 1].size, dtype=np.int64)
-                first[longer] = np.arange(longer.size)  # one start position of each (k+1)-gram type
-                counts = np.bincount(ids[k][first + 1], minlength=n_types)
-                if n_types:
-                    counts[ids[k][0]] += 1
-            levels.append(_Level.build(keys[k], keys[k - 1].size, counts))
-            ids[k - 1] = None  # free as we go
+            next_ids = np.empty(key.size, dtype=np.int64)
+            next_ids[perm] = np.cumsum(new) - 1
+            if k > 1:  # order k-1 is below the top: continuation counts from the k-gram ids
+                levels.append(_Level.build(keys, radix, _continuation_counts(ids, next_ids, n_ids)))
+            keys, radix = key[new], n_ids
+            ids, n_ids = next_ids, keys.size
+        levels.append(_Level.build(keys, radix, np.bincount(ids, minlength=n_ids)))
         return cls(v, order, levels)
 
     def token_nll(self, stream) -> np.ndarray:
