@@ -172,7 +172,7 @@ class NGramModel:
         return -np.log(p[1:])
 
     def _history_id(self, tokens: np.ndarray) -> int:
-        """Id of a (k-1)-gram at order k-1 (0 for the empty gram; -1 if it never occurred)."""
+        """Id of the gram ``tokens`` among the grams of its length (0 for the empty gram; -1 if unseen)."""
         gid = 0
         for k, tok in enumerate(tokens, start=1):
             level = self.levels[k - 1]

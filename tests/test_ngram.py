@@ -175,3 +175,13 @@ def test_short_streams_and_validation():
         m.token_nll([1, 8])
     with pytest.raises(ValueError):
         NGramModel.fit([1, 2], 8, order=0)
+
+
+def test_tables_do_not_depend_on_vocab_size():
+    # the keys are exact (token * number of shorter grams + id), whatever the vocabulary; > 2**16 sorts as int64
+    stream = random_stream(2000, 40, seed=5)
+    a, b = NGramModel.fit(stream, 41, order=5), NGramModel.fit(stream, 70_000, order=5)
+    for la, lb in zip(a.levels, b.levels):
+        assert np.array_equal(la.keys, lb.keys) and np.array_equal(la.counts, lb.counts)
+    grams = Counter(tuple(stream[j:j + 5].tolist()) for j in range(len(stream) - 4))
+    assert sorted(a.levels[-1].counts.tolist()) == sorted(grams.values())  # top order: raw counts, no collisions
