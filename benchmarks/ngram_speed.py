@@ -17,9 +17,9 @@ import tracemalloc
 
 import numpy as np
 
-from midi_genres.ngram import NGramModel
-from midi_genres.synth import generate_pieces
-from midi_genres.tokenizer import EventTokenizer
+from midi_genres.analysis.ngram import NGramModel
+from midi_genres.sources.synth import generate_pieces
+from midi_genres.tokens.event import EventTokenizer
 
 GENRES = ("rock", "pop", "metal", "atonal")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from midi_genres.bootstrap import bootstrap_ratio_interval
+from midi_genres.analysis.bootstrap import bootstrap_ratio_interval
 
 
 def _pieces(n: int, seed: int, mean: float = 2.0):
@@ -46,7 +46,7 @@ def test_same_seed_same_output_and_another_seed_differs():
 
 
 def test_batches_do_not_change_the_result(monkeypatch):
-    import midi_genres.bootstrap as bootstrap
+    import midi_genres.analysis.bootstrap as bootstrap
 
     bits, notes = _pieces(100, seed=4)
     whole = bootstrap_ratio_interval(bits, notes, n_resamples=300, seed=2)

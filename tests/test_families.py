@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from midi_genres.families import (
+from midi_genres.core.notes import Note, normalize
+from midi_genres.sources.families import (
     SIGNATURE_LENGTH,
     melodic_signature,
     metadata_work,
@@ -14,7 +15,6 @@ from midi_genres.families import (
     tune_families,
     validation_families,
 )
-from midi_genres.notes import Note, normalize
 
 # A folk-like tune: (pitch, duration in 16ths); 16 notes, so it has a signature.
 TUNE = [(67, 2), (72, 4), (72, 2), (74, 2), (76, 4), (76, 4), (74, 2), (72, 2), (74, 4), (67, 4),
@@ -198,7 +198,7 @@ music21 = pytest.importorskip("music21")
 
 from pathlib import Path  # noqa: E402
 
-from midi_genres import corpus  # noqa: E402
+from midi_genres.sources import music21_corpus as corpus  # noqa: E402
 
 ROOT = Path(music21.common.getCorpusFilePath())
 

@@ -4,7 +4,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 
-from midi_genres.ngram import FALLBACK_DISCOUNTS, NGramModel, kn_discounts
+from midi_genres.analysis.ngram import FALLBACK_DISCOUNTS, NGramModel, kn_discounts
 
 # bigram counts: (1,2) x4, (2,1) x3, (3,3) x2, (2,3) x1, (3,4) x1 -> n1..n4 = 2, 1, 1, 1
 TOY = [1, 2, 1, 2, 1, 2, 1, 2, 3, 3, 3, 4]

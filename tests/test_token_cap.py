@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from midi_genres.token_cap import cap_pieces
+from midi_genres.tokens.dataset import cap_pieces
 
 IDS = [f"genre/piece{i:03d}" for i in range(40)]
 LENGTHS = [50 + (i * 37) % 200 for i in range(40)]

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -44,6 +45,36 @@ def validation_ids(piece_ids: list[str], val_fraction: float) -> set[str]:
     k = min(len(piece_ids) - 1, max(1, round(val_fraction * len(piece_ids))))
     ranked = sorted(piece_ids, key=lambda pid: hashlib.sha1(pid.encode()).hexdigest())
     return set(ranked[:k])
+
+
+def cap_pieces(piece_lengths: Sequence[int], piece_ids: Sequence[str], max_tokens: int | None) -> list[int]:
+    """Indices (in original order) of the pieces kept under a cap of ``max_tokens`` tokens.
+
+    ``None``, or a total already within the cap, keeps every piece. Otherwise pieces are taken in SHA-1
+    order of their ids, each one that still fits added (whole pieces only), so the kept total is
+    ``<= max_tokens`` and the choice depends only on the ids and lengths. At least one piece is kept: if
+    none fits, the shortest (ties by SHA-1) is kept alone, the only case where the total exceeds the cap.
+    Raises ``ValueError`` (naming ``corpus.train_tokens``) for a negative cap or mismatched inputs.
+    """
+    if len(piece_lengths) != len(piece_ids):
+        raise ValueError(f"{len(piece_lengths)} piece lengths but {len(piece_ids)} piece ids")
+    if max_tokens is not None and max_tokens < 0:
+        raise ValueError(f"corpus.train_tokens must be a non-negative number of tokens or null, got {max_tokens}")
+    if any(length < 0 for length in piece_lengths):
+        raise ValueError("piece lengths must be non-negative")
+    n = len(piece_lengths)
+    if max_tokens is None or sum(piece_lengths) <= max_tokens:
+        return list(range(n))
+    order = sorted(range(n), key=lambda i: (hashlib.sha1(piece_ids[i].encode()).hexdigest(), i))
+    kept: list[int] = []
+    total = 0
+    for i in order:
+        if total + piece_lengths[i] <= max_tokens:
+            kept.append(i)
+            total += piece_lengths[i]
+    if not kept:
+        kept = [min(order, key=lambda i: piece_lengths[i])]  # order is SHA-1 order, and min keeps the first
+    return sorted(kept)
 
 
 def tokenize_folder(midi_dir: str | os.PathLike, manifest_path: str | os.PathLike, val_fraction: float,

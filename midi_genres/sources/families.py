@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 
-from midi_genres.notes import Note
+from midi_genres.core.notes import Note
 
 SIGNATURE_LENGTH = 12
 
