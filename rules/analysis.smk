@@ -1,22 +1,24 @@
-# Stage 6: what each model learned, measured. Held-out likelihood of every model on every genre (the cross-genre
-# matrix), a batch of samples per model compared with its corpus (musical statistics), memorisation and grammar.
+# What each model learned, measured, for every seeded model ({rep}): held-out likelihood of every model on every
+# genre (the cross-genre matrix, with intervals), the n-gram floor, a batch of samples per model compared with its
+# corpus (musical statistics), memorisation and grammar.
 
 
 rule evaluate_model:
     input:
-        checkpoint=R("checkpoints/{genre}.pt"),
+        checkpoint=R("checkpoints/{genre}{rep}.pt"),
         val=expand(T("{data}.val.npy"), data=GENRES),
-        stats=expand(T("{data}.stats.json"), data=GENRES),
+        pieces=expand(T("{data}.pieces.tsv"), data=GENRES),
     output:
-        table=R("eval/{genre}.tsv"),
+        table=R("eval/{genre}{rep}.tsv"),
+        pieces=R("eval/{genre}{rep}.pieces.tsv"),
     params:
         tokenizer=TOKENIZER,
         genres=GENRES,
         tempos={g: source(g)["tempo"] for g in GENRES},
     log:
-        "logs/evaluate_model/{genre}.log",
+        "logs/evaluate_model/{genre}{rep}.log",
     benchmark:
-        "logs/evaluate_model/{genre}.benchmark.tsv"
+        "logs/evaluate_model/{genre}{rep}.benchmark.tsv"
     threads: 1
     resources:
         mem_mb=1500,
@@ -27,11 +29,37 @@ rule evaluate_model:
         "../workflow_scripts/evaluate_model.py"
 
 
+rule ngram_floor:
+    input:
+        train=T("{genre}.npy"),
+        val=T("{genre}.val.npy"),
+        pieces=T("{genre}.pieces.tsv"),
+    output:
+        table=R("ngram/{genre}.tsv"),
+        pieces=R("ngram/{genre}.pieces.tsv"),
+    params:
+        tokenizer=TOKENIZER,
+        order=config["metrics"]["ngram_order"],
+        tempo=lambda wc: source(wc.genre)["tempo"],
+    log:
+        "logs/ngram_floor/{genre}.log",
+    benchmark:
+        "logs/ngram_floor/{genre}.benchmark.tsv"
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/ngram_floor.py"
+
+
 rule aggregate_cross_genre:
     input:
-        tables=expand(R("eval/{genre}.tsv"), genre=GENRES),
+        pieces=each_model(R("eval/{genre}{rep}.pieces.tsv")),
     output:
         matrix=R("cross_genre.tsv"),
+        cells=R("cross_genre_cells.tsv"),
         figure=R("cross_genre.png"),
     params:
         genres=GENRES,
@@ -39,7 +67,7 @@ rule aggregate_cross_genre:
     log:
         "logs/aggregate_cross_genre/all.log",
     resources:
-        mem_mb=500,
+        mem_mb=1000,
         runtime=5,
     conda:
         "../envs/midi-genres.yaml"
@@ -49,19 +77,19 @@ rule aggregate_cross_genre:
 
 rule sample_batch:
     input:
-        checkpoint=R("checkpoints/{genre}.pt"),
+        checkpoint=R("checkpoints/{genre}{rep}.pt"),
     output:
-        tokens=R("samples_batch/{genre}.npy"),
-        table=R("samples_batch/{genre}.tsv"),
+        tokens=R("samples_batch/{genre}{rep}.npy"),
+        table=R("samples_batch/{genre}{rep}.tsv"),
     params:
         tokenizer=TOKENIZER,
         sample=lambda wc: section("sample", wc.genre),
         tempo=lambda wc: source(wc.genre)["tempo"],
         n_samples=config["metrics"]["samples"],
     log:
-        "logs/sample_batch/{genre}.log",
+        "logs/sample_batch/{genre}{rep}.log",
     benchmark:
-        "logs/sample_batch/{genre}.benchmark.tsv"
+        "logs/sample_batch/{genre}{rep}.benchmark.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -75,17 +103,17 @@ rule sample_batch:
 rule musical_metrics:
     input:
         train=T("{genre}.npy"),
-        samples=R("samples_batch/{genre}.npy"),
+        samples=R("samples_batch/{genre}{rep}.npy"),
     output:
-        table=R("metrics/{genre}.tsv"),
+        table=R("metrics/{genre}{rep}.tsv"),
     params:
         tokenizer=TOKENIZER,
         drums=lambda wc: is_drums(wc.genre),
         corpus_pieces=config["metrics"]["corpus_pieces"],
     log:
-        "logs/musical_metrics/{genre}.log",
+        "logs/musical_metrics/{genre}{rep}.log",
     benchmark:
-        "logs/musical_metrics/{genre}.benchmark.tsv"
+        "logs/musical_metrics/{genre}{rep}.benchmark.tsv"
     resources:
         mem_mb=1500,
         runtime=10,
@@ -99,15 +127,15 @@ rule memorisation:
     input:
         train=T("{genre}.npy"),
         val=T("{genre}.val.npy"),
-        samples=R("samples_batch/{genre}.npy"),
+        samples=R("samples_batch/{genre}{rep}.npy"),
     output:
-        table=R("memorisation/{genre}.tsv"),
+        table=R("memorisation/{genre}{rep}.tsv"),
     params:
         tokenizer=TOKENIZER,
     log:
-        "logs/memorisation/{genre}.log",
+        "logs/memorisation/{genre}{rep}.log",
     benchmark:
-        "logs/memorisation/{genre}.benchmark.tsv"
+        "logs/memorisation/{genre}{rep}.benchmark.tsv"
     resources:
         mem_mb=1500,
         runtime=10,

@@ -60,6 +60,25 @@ def one_of(names):
 
 wildcard_constraints:
     genre=one_of(GENRES),
+    rep=r"(\.seed[1-9][0-9]*)?",
+
+
+def replicates(genre):
+    """File-name suffixes of a genre's independently seeded models (config train.seeds): "" for the first (seed
+    train.seed, the files of a one-seed run), then ".seed1", ".seed2", ... (seeds train.seed + 1, + 2, ...)."""
+    return [""] + [f".seed{k}" for k in range(1, section("train", genre)["seeds"])]
+
+
+def each_model(pattern, genres=None):
+    """``pattern`` (with ``{genre}`` and ``{rep}``) for every genre and every one of its seeded models."""
+    return [pattern.format(genre=g, rep=r) for g in genres or GENRES for r in replicates(g)]
+
+
+def train_section(genre, rep):
+    """The training settings of one seeded model: the genre's train section, its seed moved on by the replicate."""
+    settings = section("train", genre)
+    replicate = int(rep[len(".seed") :] or 0)
+    return {**{k: v for k, v in settings.items() if k != "seeds"}, "seed": settings["seed"] + replicate}
 
 
 def source(genre):
@@ -104,7 +123,8 @@ def conditional_train_section():
     (train.steps x genres, unless conditional.steps says otherwise) and as many evaluations as one of them."""
     steps = config["conditional"]["steps"] or config["train"]["steps"] * len(GENRES)
     evals = max(1, config["train"]["steps"] // config["train"]["eval_interval"])
-    return {**config["train"], "steps": steps, "eval_interval": max(1, steps // evals)}
+    settings = {k: v for k, v in config["train"].items() if k != "seeds"}
+    return {**settings, "steps": steps, "eval_interval": max(1, steps // evals)}
 
 
 def conditional_outputs():
@@ -112,6 +132,8 @@ def conditional_outputs():
     if not config["conditional"]["enabled"]:
         return []
     return expand(R("conditional/pianorolls/{genre}.png"), genre=GENRES) + [
+        R("conditional/checkpoint.pt"),
+        R("conditional/train.tsv"),
         R("conditional/likelihood.tsv"),
         R("conditional/likelihood.png"),
     ]
@@ -193,21 +215,26 @@ def report_labels(figure):
 def per_genre_products():
     """Every per-genre file the README presents as a product: targets of ``rule all``, so deleting one rebuilds it
     (Snakemake 9 does not rebuild a missing intermediate)."""
-    return expand(
+    per_genre = expand(
         [
             "data/midi/{genre}.manifest.tsv",
             T("{genre}.stats.json"),
-            R("checkpoints/{genre}.pt"),
-            R("train/{genre}.tsv"),
+            T("{genre}.pieces.tsv"),
             R("samples/{genre}.mid"),
             R("pianorolls/{genre}.png"),
-            R("eval/{genre}.tsv"),
-            R("samples_batch/{genre}.tsv"),
-            R("metrics/{genre}.tsv"),
-            R("memorisation/{genre}.tsv"),
+            R("ngram/{genre}.tsv"),
         ],
         genre=GENRES,
     )
+    per_model = [
+        R("checkpoints/{genre}{rep}.pt"),
+        R("train/{genre}{rep}.tsv"),
+        R("eval/{genre}{rep}.tsv"),
+        R("samples_batch/{genre}{rep}.tsv"),
+        R("metrics/{genre}{rep}.tsv"),
+        R("memorisation/{genre}{rep}.tsv"),
+    ]
+    return per_genre + [path for pattern in per_model for path in each_model(pattern)]
 
 
 def all_outputs():
@@ -216,6 +243,7 @@ def all_outputs():
         R("comparison.png"),
         R("summary.tsv"),
         R("cross_genre.tsv"),
+        R("cross_genre_cells.tsv"),
         R("cross_genre.png"),
         R("metrics.tsv"),
         R("metrics.png"),

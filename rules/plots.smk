@@ -54,15 +54,19 @@ rule summarise_run:
         samples=expand(R("samples/{genre}.mid"), genre=GENRES),
         stats=expand(T("{genre}.stats.json"), genre=GENRES),
         histories=expand(R("train/{genre}.tsv"), genre=GENRES),
-        evals=expand(R("eval/{genre}.tsv"), genre=GENRES),
-        metrics=expand(R("metrics/{genre}.tsv"), genre=GENRES),
-        memorisation=expand(R("memorisation/{genre}.tsv"), genre=GENRES),
-        batches=expand(R("samples_batch/{genre}.tsv"), genre=GENRES),
+        eval_pieces=each_model(R("eval/{genre}{rep}.pieces.tsv")),
+        ngram_pieces=expand(R("ngram/{genre}.pieces.tsv"), genre=GENRES),
+        metrics=each_model(R("metrics/{genre}{rep}.tsv")),
+        memorisation=each_model(R("memorisation/{genre}{rep}.tsv")),
+        batches=each_model(R("samples_batch/{genre}{rep}.tsv")),
     output:
         summary=report(R("summary.tsv"), caption="../report/summary.rst", category="Comparison"),
     params:
         genres=GENRES,
         sources={g: source(g) for g in GENRES},
+        metrics={g: each_model(R("metrics/{genre}{rep}.tsv"), [g]) for g in GENRES},
+        memorisation={g: each_model(R("memorisation/{genre}{rep}.tsv"), [g]) for g in GENRES},
+        batches={g: each_model(R("samples_batch/{genre}{rep}.tsv"), [g]) for g in GENRES},
         memorised_share=config["metrics"]["memorised_share"],
     log:
         "logs/summarise_run/all.log",

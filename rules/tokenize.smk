@@ -1,4 +1,4 @@
-# Stage 2: a genre's MIDI folder -> training and validation token streams.
+# A genre's MIDI folder -> training and validation token streams (whole tune families held out), stats, pieces.
 
 
 rule tokenize:
@@ -9,9 +9,11 @@ rule tokenize:
         train=T("{genre}.npy"),
         val=T("{genre}.val.npy"),
         stats=T("{genre}.stats.json"),
+        pieces=T("{genre}.pieces.tsv"),
     params:
         tokenizer=TOKENIZER,
         val_fraction=config["corpus"]["val_fraction"],
+        train_tokens=config["corpus"]["train_tokens"],
     log:
         "logs/tokenize/{genre}.log",
     benchmark:

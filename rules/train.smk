@@ -1,4 +1,5 @@
-# Stage 3: the shared architecture trained on one genre's token stream.
+# The shared architecture trained on one genre's token stream, once per seed (train.seeds; {rep} is "" for the
+# first seed, ".seed1", ".seed2", ... for the others).
 
 
 rule train:
@@ -6,17 +7,17 @@ rule train:
         train=T("{genre}.npy"),
         val=T("{genre}.val.npy"),
     output:
-        checkpoint=R("checkpoints/{genre}.pt"),
-        history=R("train/{genre}.tsv"),
+        checkpoint=R("checkpoints/{genre}{rep}.pt"),
+        history=R("train/{genre}{rep}.tsv"),
     params:
         tokenizer=TOKENIZER,
         model=config["model"],
-        train=lambda wc: section("train", wc.genre),
-        state=lambda wc: R(f"train_state/{wc.genre}.pt"),
+        train=lambda wc: train_section(wc.genre, wc.rep),
+        state=lambda wc: R(f"train_state/{wc.genre}{wc.rep}.pt"),
     log:
-        "logs/train/{genre}.log",
+        "logs/train/{genre}{rep}.log",
     benchmark:
-        "logs/train/{genre}.benchmark.tsv"
+        "logs/train/{genre}{rep}.benchmark.tsv"
     # Two 1-thread jobs at once train 1.1x faster in total than one 2-thread job (benchmarks/run.py). Trainings go
     # before the quick analysis jobs, which then fill the cores while the last model trains.
     threads: 1

@@ -6,6 +6,6 @@ from midi_genres.core.joblog import log_to_file
 log_to_file(snakemake.log[0])
 inp, p = snakemake.input, snakemake.params
 write_summary(genres=p.genres, sources=p.sources, stats=inp.stats, histories=inp.histories, samples=inp.samples,
-              summary_path=snakemake.output.summary,
-              analysis=dict(evals=inp.evals, metrics=inp.metrics, memorisation=inp.memorisation, batches=inp.batches,
-                            memorised_share=p.memorised_share))
+              eval_pieces=inp.eval_pieces, ngram_pieces=inp.ngram_pieces, metrics=p.metrics,
+              memorisation=p.memorisation, batches=p.batches, memorised_share=p.memorised_share,
+              summary_path=snakemake.output.summary)

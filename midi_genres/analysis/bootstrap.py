@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 MAX_DRAWS_PER_BATCH = 4_000_000  # resampled indices held at once (32 MB of int64)
+INTERVAL_LEVEL = 0.95  # every interval the project reports
+BOOTSTRAP_SEED = 0  # so that reruns give identical intervals
+RESAMPLES = 1000
 
 
 def bootstrap_ratio_interval(numerators: Sequence[float] | np.ndarray, denominators: Sequence[float] | np.ndarray,
@@ -51,3 +55,12 @@ def bootstrap_ratio_interval(numerators: Sequence[float] | np.ndarray, denominat
     alpha = (1.0 - level) / 2.0
     low, high = np.quantile(ratios, [alpha, 1.0 - alpha])
     return estimate, float(low), float(high)
+
+
+def ratio_interval(bits: Sequence[float] | np.ndarray, notes: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """The project's interval of total bits / total notes over pieces: 95%, seeded (NaN for fewer than two pieces,
+    where resampling says nothing, or without notes)."""
+    if len(bits) < 2 or np.sum(notes) <= 0:
+        return math.nan, math.nan
+    _, low, high = bootstrap_ratio_interval(bits, notes, RESAMPLES, INTERVAL_LEVEL, BOOTSTRAP_SEED)
+    return low, high

@@ -6,13 +6,13 @@ every later window scores only the targets the previous windows did not reach. S
 is predicted exactly once, with at least ``max_len // 2`` tokens of context once past the first window: the
 context that sampling's sliding window gives. Bits per note divides the stream's total bits by its notes (a
 token-count-free unit that can be compared across genres); bits per second divides by the seconds of music at
-the data genre's tempo.
+the data genre's tempo. Bits per note come with a 95% bootstrap interval over the held-out pieces and split into
+what is predicted (``PARTS``: pitch, timing, duration, structure), the parts adding up to the total.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -21,19 +21,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from midi_genres.analysis.heldout import EVAL_COLUMNS, PIECE_COLUMNS, likelihood_tables
+from midi_genres.analysis.ngram import NGramModel
 from midi_genres.core.joblog import progress_text
 from midi_genres.core.notes import steps_to_seconds
 from midi_genres.core.tables import write_table
 from midi_genres.model.checkpoint import load_for_inference
 from midi_genres.model.runtime import precision_autocast, trained_precision
 from midi_genres.model.transformer import MusicTransformer
-from midi_genres.tokens.dataset import load_stats
+from midi_genres.tokens import make_tokenizer
+from midi_genres.tokens.dataset import load_pieces
 
 log = logging.getLogger(__name__)
-
-EVAL_COLUMNS = ["model", "data", "tokens", "notes", "seconds", "bits", "bits_per_token", "bits_per_note",
-                "bits_per_second"]
-
 
 def scored_windows(n_tokens: int, max_len: int) -> list[tuple[int, int]]:
     """(start, first scored target offset) of each window of ``max_len`` inputs over an ``n_tokens`` stream.
@@ -78,34 +77,47 @@ def token_nll(model: MusicTransformer, stream: np.ndarray, batch_size: int = 32,
     return out
 
 
-def likelihood_row(model: MusicTransformer, stream: np.ndarray, notes: int, seconds: float,
-                   precision: str = "fp32") -> dict:
-    """Total bits of a stream and bits per token / note / second (``EVAL_COLUMNS`` without the names)."""
-    nll = token_nll(model, stream, precision=precision)
-    bits = float(nll.sum() / math.log(2))
-
-    def per(x):
-        return round(bits / x, 4) if x else math.nan
-
-    return {"tokens": len(nll), "notes": notes, "seconds": round(seconds, 3), "bits": round(bits, 1),
-            "bits_per_token": per(len(nll)), "bits_per_note": per(notes), "bits_per_second": per(seconds)}
-
-
 def evaluate_model(*, checkpoint_path: str | os.PathLike, model_genre: str, genres: Sequence[str],
-                   val_paths: Sequence[str], stats_paths: Sequence[str], tempos: dict, table_path: str | os.PathLike,
-                   threads: int = 1, tokenizer: str = "event") -> list[dict]:
-    """The evaluate_model rule: one genre's model on every genre's validation stream, as a table."""
-    model, _, checkpoint = load_for_inference(checkpoint_path, tokenizer, threads=threads)
+                   val_paths: Sequence[str], pieces_paths: Sequence[str], tempos: dict, table_path: str | os.PathLike,
+                   pieces_table_path: str | os.PathLike, threads: int = 1, tokenizer: str = "event") -> list[dict]:
+    """The evaluate_model rule: one genre's model on every genre's validation stream, as a table (a row per genre)
+    and a table of every validation piece's bits (for the intervals and comparisons that pair pieces)."""
+    model, tok, checkpoint = load_for_inference(checkpoint_path, tokenizer, threads=threads)
     precision = trained_precision(checkpoint, torch.device("cpu"))
     log.info("%s model, scored in %s", model_genre, precision)
-    rows, started = [], time.perf_counter()
-    for k, (data, val_path, stats_path) in enumerate(zip(genres, val_paths, stats_paths), start=1):
-        stats = load_stats(stats_path)
-        row = {"model": model_genre, "data": data, **likelihood_row(
-            model, np.load(val_path), stats.notes_val, steps_to_seconds(stats.steps_val, tempos[data]), precision)}
+    rows, piece_rows, started = [], [], time.perf_counter()
+    for k, (data, val_path, pieces_path) in enumerate(zip(genres, val_paths, pieces_paths), start=1):
+        pieces = load_pieces(pieces_path, "val")
+        stream = np.load(val_path)
+        seconds = steps_to_seconds(sum(p["steps"] for p in pieces), tempos[data])
+        row, by_piece = likelihood_tables(model_genre, data, stream, token_nll(model, stream, precision=precision),
+                                          tok, [p["notes"] for p in pieces], seconds)
         rows.append(row)
-        log.info("%d/%d %s on %s: %.3f bits/token, %.3f bits/note, %.2f bits/s | %s", k, len(genres), model_genre,
-                 data, row["bits_per_token"], row["bits_per_note"], row["bits_per_second"],
+        piece_rows += by_piece
+        log.info("%d/%d %s on %s: %.3f bits/token, %.3f bits/note [%.3f, %.3f], %.2f bits/s | %s", k, len(genres),
+                 model_genre, data, row["bits_per_token"], row["bits_per_note"], row["bits_per_note_low"],
+                 row["bits_per_note_high"], row["bits_per_second"],
                  progress_text(time.perf_counter() - started, k, len(genres)))
     write_table(rows, EVAL_COLUMNS, table_path)
+    write_table(piece_rows, PIECE_COLUMNS, pieces_table_path)
     return rows
+
+
+def ngram_floor(*, genre: str, train_path: str, val_path: str, pieces_path: str, tempo: float, order: int,
+                table_path: str | os.PathLike, pieces_table_path: str | os.PathLike,
+                tokenizer: str = "event") -> dict:
+    """The ngram_floor rule: a variable-order n-gram model (interpolated Kneser-Ney, ``analysis.ngram``) of the
+    genre's training tokens, scored on its validation stream exactly as the Transformer is (same targets, bits per
+    note with an interval, parts): the floor a Transformer has to beat."""
+    tok = make_tokenizer(tokenizer)
+    started = time.perf_counter()
+    ngram = NGramModel.fit(np.load(train_path), tok.size, order)
+    stream = np.load(val_path)
+    pieces = load_pieces(pieces_path, "val")
+    row, by_piece = likelihood_tables(genre, genre, stream, ngram.token_nll(stream), tok, [p["notes"] for p in pieces],
+                                      steps_to_seconds(sum(p["steps"] for p in pieces), tempo))
+    log.info("%s, %d-gram: %.3f bits/note [%.3f, %.3f] (%.1f s)", genre, order, row["bits_per_note"],
+             row["bits_per_note_low"], row["bits_per_note_high"], time.perf_counter() - started)
+    write_table([row], EVAL_COLUMNS, table_path)
+    write_table(by_piece, PIECE_COLUMNS, pieces_table_path)
+    return row

@@ -1,5 +1,5 @@
-"""The experiment at a glance: the per-genre summary table (with the analysis columns) and the cross-genre matrix of
-the evaluate_model tables."""
+"""The experiment at a glance: the per-genre summary table and the cross-genre matrix, each number with its
+uncertainty (a bootstrap interval over held-out pieces, the spread over seeds) and beside the n-gram floor."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from midi_genres.analysis.heldout import PART_COLUMNS, PieceBits, difference, load_piece_bits, verdict
 from midi_genres.analysis.memorisation import copied_share
 from midi_genres.core.history import read_history
 from midi_genres.core.midi import read_midi
@@ -18,8 +19,19 @@ from midi_genres.core.tables import cell, number, read_table, write_table
 from midi_genres.present.plots import Heatmap, render_heatmaps
 from midi_genres.tokens.dataset import load_stats
 
-ANALYSIS_COLUMNS = ["bits_per_token", "bits_per_note", "bits_per_second", "feature_overlap", "copied_8grams",
-                    "copied_16grams", "heldout_copied_16grams", "longest_copy_notes", "memorised", "malformed_rate"]
+log = logging.getLogger(__name__)
+
+LIKELIHOOD_COLUMNS = ["seeds", "bits_per_token", "bits_per_note", "bits_per_note_low", "bits_per_note_high",
+                      "bits_per_note_seed_sd", "bits_per_second", *PART_COLUMNS,
+                      "ngram_bits_per_note", "ngram_bits_per_note_low", "ngram_bits_per_note_high",
+                      "vs_ngram", "vs_ngram_low", "vs_ngram_high", "beats_ngram"]
+SAMPLE_COLUMNS = ["feature_overlap", "feature_overlap_seed_sd", "copied_8grams", "copied_16grams",
+                  "heldout_copied_16grams", "longest_copy_notes", "memorised", "malformed_rate"]
+ANALYSIS_COLUMNS = LIKELIHOOD_COLUMNS + SAMPLE_COLUMNS
+SUMMARY_COLUMNS = ["genre", "title", "group", "source", "families", "pieces_train", "pieces_val", "tokens_train",
+                   "tokens_val", "train_data", "parameters", "steps", "final_train_loss", "final_val_loss",
+                   "sample_notes", "sample_seconds", *ANALYSIS_COLUMNS]
+BEATS = {"lower": "yes", "higher": "no", "tie": "tie"}  # the Transformer's bits minus the floor's
 
 
 def is_memorised(copied16: float, heldout16: float, threshold: float) -> bool:
@@ -27,40 +39,52 @@ def is_memorised(copied16: float, heldout16: float, threshold: float) -> bool:
     return copied16 > threshold and (math.isnan(heldout16) or copied16 > heldout16)
 
 
-def analysis_row(genre: str, eval_path: str, metrics_path: str, memorisation_path: str, batch_path: str,
-                 memorised_share: float) -> dict:
-    """One genre's analysis columns (``ANALYSIS_COLUMNS``) from its analysis tables."""
-    own = next(r for r in read_table(eval_path) if r["data"] == genre)
-    overlaps = [number(r["overlap"]) for r in read_table(metrics_path) if r["applies"] == "yes"]
-    overlaps = [v for v in overlaps if not math.isnan(v)]
-    copies = read_table(memorisation_path)
+def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return math.nan, math.nan
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+
+
+def likelihood_columns(genre: str, model: PieceBits, floor: PieceBits, tokens: int, seconds: float) -> dict:
+    """A genre's own model (all seeds) on its held-out pieces, with intervals, beside the n-gram floor."""
+    low, high = model.interval()
+    floor_low, floor_high = floor.interval()
+    diff, diff_low, diff_high = difference(model, floor)
+    total_bits = float(model.bits[:, :, 0].mean(axis=0).sum())
+    return {"seeds": model.seeds, "bits_per_token": cell(total_bits / tokens, 4),
+            "bits_per_note": cell(model.per_note(), 4), "bits_per_note_low": cell(low, 4),
+            "bits_per_note_high": cell(high, 4), "bits_per_note_seed_sd": cell(model.seed_sd(), 4),
+            "bits_per_second": cell(total_bits / seconds if seconds else math.nan, 4),
+            **{c: cell(model.per_note(f"bits_{c.removesuffix('_bits_per_note')}"), 4) for c in PART_COLUMNS},
+            "ngram_bits_per_note": cell(floor.per_note(), 4), "ngram_bits_per_note_low": cell(floor_low, 4),
+            "ngram_bits_per_note_high": cell(floor_high, 4), "vs_ngram": cell(diff, 4),
+            "vs_ngram_low": cell(diff_low, 4), "vs_ngram_high": cell(diff_high, 4),
+            "beats_ngram": BEATS[verdict(diff_low, diff_high)]}
+
+
+def sample_columns(metrics: Sequence[str], memorisation: Sequence[str], batches: Sequence[str],
+                   memorised_share: float) -> dict:
+    """Feature overlap (mean and spread over seeds), memorisation and grammar of a genre's sample batches (one
+    table of each per seed)."""
+    overlaps = []
+    for path in metrics:
+        values = [number(r["overlap"]) for r in read_table(path) if r["applies"] == "yes"]
+        values = [v for v in values if not math.isnan(v)]
+        overlaps.append(sum(values) / len(values) if values else math.nan)
+    overlap, overlap_sd = _mean_sd(overlaps)
+    copies = [r for path in memorisation for r in read_table(path)]
     samples = [r for r in copies if r["set"] == "sample"]
-    heldout = [r for r in copies if r["set"] == "heldout"]
-    batch = read_table(batch_path)
+    heldout = [r for r in read_table(memorisation[0]) if r["set"] == "heldout"]  # the same pieces for every seed
+    batch = [r for path in batches for r in read_table(path)]
     copied16, heldout16 = copied_share(samples, 16), copied_share(heldout, 16)
     tokens = sum(int(r["tokens"]) - 1 for r in batch)
-    return {"bits_per_token": number(own["bits_per_token"]), "bits_per_note": number(own["bits_per_note"]),
-            "bits_per_second": number(own["bits_per_second"]),
-            "feature_overlap": cell(sum(overlaps) / len(overlaps) if overlaps else math.nan, 4),
+    return {"feature_overlap": cell(overlap, 4), "feature_overlap_seed_sd": cell(overlap_sd, 4),
             "copied_8grams": cell(copied_share(samples, 8), 4), "copied_16grams": cell(copied16, 4),
             "heldout_copied_16grams": cell(heldout16, 4),
             "longest_copy_notes": max((int(r["longest_copy"]) for r in samples), default=0),
             "memorised": "yes" if is_memorised(copied16, heldout16, memorised_share) else "no",
             "malformed_rate": cell(sum(int(r["malformed"]) for r in batch) / max(1, tokens), 5)}
-
-
-def analysis_rows(genres: Sequence[str], evals: Sequence[str], metrics: Sequence[str], memorisation: Sequence[str],
-                  batches: Sequence[str], memorised_share: float) -> list[dict]:
-    """``analysis_row`` for every genre, in order."""
-    return [analysis_row(g, *paths, memorised_share)
-            for g, *paths in zip(genres, evals, metrics, memorisation, batches)]
-
-
-SUMMARY_COLUMNS = ["genre", "title", "group", "source", "pieces_train", "pieces_val", "tokens_train", "tokens_val",
-                   "parameters", "steps", "final_train_loss", "final_val_loss", "sample_notes", "sample_seconds"]
-SUMMARY_COLUMNS += ANALYSIS_COLUMNS  # held-out likelihood, feature overlap, memorisation, grammar
-
-log = logging.getLogger(__name__)
 
 
 def describe_source(source: dict) -> str:
@@ -73,13 +97,16 @@ def describe_source(source: dict) -> str:
 
 
 def summary_row(genre: str, source: dict, stats_path: str, history_path: str, sample_path: str) -> dict:
-    """One genre's line of the summary table."""
+    """One genre's corpus, training and sample columns of the summary table."""
     stats = load_stats(stats_path)
     last = read_history(history_path)[-1]
     notes = read_midi(sample_path)
+    capped = stats.pieces_unused > 0
     return {"genre": genre, "title": source.get("title", genre), "group": source.get("group", ""),
-            "source": describe_source(source), "pieces_train": stats.pieces_train, "pieces_val": stats.pieces_val,
-            "tokens_train": stats.tokens_train, "tokens_val": stats.tokens_val,
+            "source": describe_source(source), "families": stats.families, "pieces_train": stats.pieces_train,
+            "pieces_val": stats.pieces_val, "tokens_train": stats.tokens_train, "tokens_val": stats.tokens_val,
+            "train_data": (f"capped: {stats.tokens_train} of {stats.tokens_train_uncapped} tokens" if capped
+                           else "all"),
             "parameters": int(last["parameters"]), "steps": int(last["step"]),
             "final_train_loss": round(last["train_loss"], 4), "final_val_loss": round(last["val_loss"], 4),
             "sample_notes": len(notes),
@@ -87,38 +114,89 @@ def summary_row(genre: str, source: dict, stats_path: str, history_path: str, sa
 
 
 def write_summary(*, genres: list[str], sources: dict, stats: list[str], histories: list[str], samples: list[str],
-                  summary_path: str, analysis: dict | None = None) -> list[dict]:
-    """The summary rule: one row per genre (``SUMMARY_COLUMNS``) from its token statistics, training history,
-    sample and analysis tables. ``analysis`` holds the keyword arguments of ``analysis_rows`` but ``genres``."""
-    rows = [summary_row(g, sources[g], s, h, m) for g, s, h, m in zip(genres, stats, histories, samples)]
-    for row, extra in zip(rows, analysis_rows(genres, **analysis) if analysis else []):
-        row.update(extra)
+                  eval_pieces: list[str], ngram_pieces: list[str], metrics: dict, memorisation: dict, batches: dict,
+                  memorised_share: float, summary_path: str) -> list[dict]:
+    """The summarise_run rule: one row per genre (``SUMMARY_COLUMNS``).
+
+    ``eval_pieces`` are the per-piece tables of every model and seed, ``ngram_pieces`` those of the n-gram floors;
+    ``metrics``, ``memorisation`` and ``batches`` map each genre to its tables, one per seed.
+    """
+    scores = load_piece_bits(eval_pieces)
+    floors = load_piece_bits(ngram_pieces)
+    rows = []
+    for genre, stats_path, history, sample in zip(genres, stats, histories, samples):
+        row = summary_row(genre, sources[genre], stats_path, history, sample)
+        seconds = steps_to_seconds(load_stats(stats_path).steps_val, sources[genre]["tempo"])
+        row.update(likelihood_columns(genre, scores[genre, genre], floors[genre, genre], row["tokens_val"] - 1,
+                                      seconds))
+        row.update(sample_columns(metrics[genre], memorisation[genre], batches[genre], memorised_share))
+        rows.append(row)
+        log.info("%s: %s bits/note [%s, %s] over %d seed(s); n-gram floor %s: beats it: %s", genre,
+                 row["bits_per_note"], row["bits_per_note_low"], row["bits_per_note_high"], row["seeds"],
+                 row["ngram_bits_per_note"], row["beats_ngram"])
     write_table(rows, SUMMARY_COLUMNS, summary_path)
     return rows
 
 
-def cross_genre_matrix(genres: Sequence[str], table_paths: Sequence[str], column: str = "bits_per_note") -> np.ndarray:
-    """(model, data) matrix of one column of the evaluate_model tables, in ``genres`` order (NaN if missing)."""
-    matrix = np.full((len(genres), len(genres)), np.nan)
+MATRIX_COLUMNS = ["model", "data", "seeds", "bits_per_note", "bits_per_note_low", "bits_per_note_high",
+                  "bits_per_note_seed_sd", *PART_COLUMNS, "best_in_column", "tied_with_best", "vs_best",
+                  "vs_best_low", "vs_best_high"]
+
+
+def cross_genre_rows(genres: Sequence[str], scores: dict[tuple[str, str], PieceBits]) -> list[dict]:
+    """Every (model, data) cell with its interval and parts, and whether the column's best model (lowest bits per
+    note) can be told apart from it (a paired bootstrap over the column's pieces)."""
+    rows = []
+    for data in genres:
+        cells = {m: scores[m, data] for m in genres if (m, data) in scores}
+        best = min(cells, key=lambda m: cells[m].per_note())
+        for model in genres:
+            if model not in cells:
+                continue
+            s = cells[model]
+            low, high = s.interval()
+            diff, d_low, d_high = difference(s, cells[best])
+            rows.append({"model": model, "data": data, "seeds": s.seeds, "bits_per_note": cell(s.per_note(), 4),
+                         "bits_per_note_low": cell(low, 4), "bits_per_note_high": cell(high, 4),
+                         "bits_per_note_seed_sd": cell(s.seed_sd(), 4),
+                         **{c: cell(s.per_note(f"bits_{c.removesuffix('_bits_per_note')}"), 4) for c in PART_COLUMNS},
+                         "best_in_column": "yes" if model == best else "no",
+                         "tied_with_best": "yes" if model != best and d_low <= 0 else "no",
+                         "vs_best": cell(diff, 4), "vs_best_low": cell(d_low, 4), "vs_best_high": cell(d_high, 4)})
+    return rows
+
+
+def aggregate_cross_genre(*, genres: Sequence[str], titles: dict, piece_tables: Sequence[str],
+                          matrix_path: str | os.PathLike, cells_path: str | os.PathLike,
+                          figure_path: str | os.PathLike) -> np.ndarray:
+    """The aggregate_cross_genre rule: the bits-per-note matrix (rows = model, columns = data, the mean over seeds)
+    as a wide TSV, every cell with its interval and parts as a long TSV, and the heatmaps of the total (cells that
+    cannot be told apart from their column's best outlined), of pitch alone and of timing alone."""
+    rows = cross_genre_rows(genres, load_piece_bits(piece_tables))
+    write_table(rows, MATRIX_COLUMNS, cells_path)
     where = {g: i for i, g in enumerate(genres)}
-    for path in table_paths:
-        for row in read_table(path):
-            if row["model"] in where and row["data"] in where:
-                matrix[where[row["model"]], where[row["data"]]] = float(row[column])
-    return matrix
-
-
-def aggregate_cross_genre(*, genres: Sequence[str], titles: dict, table_paths: Sequence[str],
-                          matrix_path: str | os.PathLike, figure_path: str | os.PathLike) -> np.ndarray:
-    """The aggregate_cross_genre rule: the bits-per-note matrix (rows = model, columns = data) as TSV + heatmap."""
-    matrix = cross_genre_matrix(genres, table_paths)
-    rows = [{"model": g, **{d: round(float(v), 4) for d, v in zip(genres, matrix[i])}} for i, g in enumerate(genres)]
-    write_table(rows, ["model", *genres], matrix_path)
+    grids = {c: np.full((len(genres), len(genres)), np.nan)
+             for c in ("bits_per_note", "pitch_bits_per_note", "timing_bits_per_note")}
+    tied = np.zeros((len(genres), len(genres)), dtype=bool)
+    for r in rows:
+        i, j = where[r["model"]], where[r["data"]]
+        for column, grid in grids.items():
+            grid[i, j] = number(str(r[column]))
+        tied[i, j] = r["tied_with_best"] == "yes"
+    matrix = grids["bits_per_note"]
+    write_table([{"model": g, **{d: cell(float(v), 4) for d, v in zip(genres, matrix[i])}}
+                 for i, g in enumerate(genres)], ["model", *genres], matrix_path)
     labels = [titles.get(g, g) for g in genres]
-    render_heatmaps([Heatmap(matrix, labels, labels, title="Bits per note of held-out music (lower = better)",
-                             xlabel="validation data of genre", ylabel="model trained on genre",
-                             colorbar="bits per note (log scale)", fmt="{:.1f}", cmap="viridis_r", log_scale=True,
-                             mark_diagonal=True)], figure_path,
-                    title="Cross-genre likelihood: each model on every genre's held-out pieces")
+    common = dict(xlabel="validation data of genre", ylabel="model trained on genre", fmt="{:.1f}",
+                  cmap="viridis_r", log_scale=True, mark_diagonal=True)
+    render_heatmaps([
+        Heatmap(matrix, labels, labels, title="Bits per note of held-out music (lower = better)",
+                colorbar="bits per note (log scale)", marked=tied,
+                marked_label="dashed: not told apart from the column's best (95% paired bootstrap)", **common),
+        Heatmap(grids["pitch_bits_per_note"], labels, labels, title="... spent on pitch (which notes)",
+                colorbar="pitch bits per note (log scale)", **common),
+        Heatmap(grids["timing_bits_per_note"], labels, labels, title="... spent on timing (when notes start)",
+                colorbar="timing bits per note (log scale)", **common),
+    ], figure_path, title="Cross-genre likelihood: each model on every genre's held-out pieces")
     log.info("cross-genre bits per note:\n%s", matrix.round(2))
     return matrix

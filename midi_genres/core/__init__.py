@@ -1,2 +1,2 @@
-"""Stage 0: the note record and constants, MIDI files, atomic files, TSV tables, job logging. Imports nothing of
+"""The first stage: the note record and constants, MIDI files, atomic files, TSV tables, job logging. Imports nothing of
 the package outside ``core``."""

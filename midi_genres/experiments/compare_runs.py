@@ -17,7 +17,8 @@ from midi_genres.present.plots import Heatmap, render_heatmaps
 
 log = logging.getLogger(__name__)
 
-COMPARED = ["bits_per_note", "bits_per_second", "feature_overlap", "malformed_rate", "copied_16grams",
+COMPARED = ["bits_per_note", "bits_per_note_low", "bits_per_note_high", "ngram_bits_per_note", "bits_per_second",
+            "feature_overlap", "malformed_rate", "copied_16grams",
             "tokens_train"]
 FIGURE = [("bits_per_note", "Held-out bits per note (lower = better)", "viridis_r", "{:.1f}"),
           ("feature_overlap", "Samples vs corpus: feature overlap (higher = closer)", "viridis", "{:.2f}"),

@@ -269,6 +269,8 @@ class Heatmap:
     vmin: float | None = None
     vmax: float | None = None
     mark_diagonal: bool = False  # outline the cells (i, i)
+    marked: Sequence[Sequence[bool]] | None = None  # cells outlined dashed (e.g. not told apart from the best)
+    marked_label: str = ""  # what a dashed outline means, written under the matrix
 
 
 HEATMAP_CELL_PX = (62, 34)  # render_heatmaps: one cell
@@ -301,6 +303,14 @@ def draw_heatmap(ax: Axes, heatmap: Heatmap):
     if heatmap.mark_diagonal:
         for i in range(min(values.shape)):
             ax.add_patch(Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
+    if heatmap.marked is not None:
+        for (i, j), mark in np.ndenumerate(np.asarray(heatmap.marked, dtype=bool)):
+            if mark:
+                ax.add_patch(Rectangle((j - 0.42, i - 0.42), 0.84, 0.84, fill=False, edgecolor="orange",
+                                       linewidth=1.5, linestyle="--"))
+        if heatmap.marked_label:
+            ax.text(0.0, -0.02, heatmap.marked_label, transform=ax.transAxes, ha="left", va="top", fontsize=7,
+                    color="darkorange")
     ax.set_xticks(range(values.shape[1]), list(heatmap.col_labels), rotation=45, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(values.shape[0]), list(heatmap.row_labels))
     ax.set_xlabel(heatmap.xlabel)

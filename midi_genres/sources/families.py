@@ -85,7 +85,8 @@ def metadata_work(piece_id: str, source: str | None = None) -> str | None:
 
     Conservative: a tune of a multi-tune file (an id with ``#``, e.g. ``essenFolksong/han1#12``) is None,
     since an ABC opus collects different tunes. Otherwise the work is the source file's path without its
-    extension (the piece id if no source is given) with one variant suffix removed: ``-`` plus 1-4 letters
+    extension (the piece id if the source names no file, as for the synthetic genres) with one variant suffix
+    removed: ``-`` plus 1-4 letters
     or digits (Bach's versions and settings: ``bwv18.5-lz``/``bwv18.5-w``, ``bwv112.5-sc``/``bwv112.5``,
     ``bwv248.23-2``/``bwv248.23-s``), or ``_`` plus one lower-case letter (Palestrina's sections of one
     movement: ``Credo_06_a`` ... ``Credo_06_i``). Numbers after ``_`` (Palestrina's mass numbers
@@ -94,7 +95,7 @@ def metadata_work(piece_id: str, source: str | None = None) -> str | None:
     """
     if "#" in piece_id:
         return None
-    stem = _EXTENSION.sub("", source) if source else piece_id
+    stem = _EXTENSION.sub("", source) if source and _EXTENSION.search(source) else piece_id
     stripped = _VARIANT_SUFFIX.sub("", stem)
     return stripped or stem
 

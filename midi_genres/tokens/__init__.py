@@ -1,4 +1,4 @@
-"""Stage 2: notes <-> tokens. An abstract base (``base``), one module per tokenizer (``event``, ``remi``), token
+"""Notes <-> tokens. An abstract base (``base``), one module per tokenizer (``event``, ``remi``), token
 streams (``streams``) and a genre's dataset with its validation split (``dataset``). ``make_tokenizer`` builds a
 tokenizer by name."""
 

@@ -13,6 +13,9 @@ import numpy as np
 from midi_genres.core.notes import Note
 
 PAD, BOS, EOS = 0, 1, 2
+# What a token says about the music, the parts a likelihood is split into: which pitch sounds, when (onsets and
+# the passing of time), for how long, and the rest (BOS / EOS / PAD / extra tokens: the frame of a piece).
+PARTS = ("pitch", "timing", "duration", "structure")
 
 
 @dataclass
@@ -79,6 +82,16 @@ class Tokenizer(ABC):
     @abstractmethod
     def clock(self) -> Clock:
         """A clock at the start of a sequence."""
+
+    @abstractmethod
+    def _base_parts(self) -> list[str]:
+        """The part (one of ``PARTS``) of each of the tokenizer's own tokens, after PAD, BOS and EOS."""
+
+    def token_parts(self) -> np.ndarray:
+        """Index into ``PARTS`` of every token id (specials and extra tokens are ``structure``)."""
+        base = ["structure"] * 3 + self._base_parts()
+        names = base + ["structure"] * (self.size - len(base))
+        return np.array([PARTS.index(p) for p in names], dtype=np.int64)
 
     def decode(self, ids: Iterable[int]) -> list[Note]:
         """Notes of a token sequence (stops at EOS); never fails: see ``decode_with_report``."""

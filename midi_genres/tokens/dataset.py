@@ -1,4 +1,5 @@
-"""A genre's MIDI folder -> token streams: training stream, held-out validation stream and statistics."""
+"""A genre's MIDI folder -> token streams: training stream, held-out validation stream (whole tune families),
+statistics and a table of every piece's family and split."""
 
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ import numpy as np
 
 from midi_genres.core.atomic import atomic_path
 from midi_genres.core.midi import MidiReadError, read_midi
+from midi_genres.core.notes import Note
+from midi_genres.core.tables import read_table, write_table
+from midi_genres.sources.families import tune_families, validation_families
 from midi_genres.sources.midi_folder import read_manifest
 from midi_genres.tokens import make_tokenizer
 from midi_genres.tokens.base import Tokenizer
+from midi_genres.tokens.streams import save_stream
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +38,12 @@ class TokenStats:
     notes_val: int
     steps_val: int  # 16th-note steps of music in the validation split
     skipped: int
+    families: int = 0  # tune families among the pieces (whole families are held out)
+    pieces_unused: int = 0  # training pieces left out by the cap corpus.train_tokens
+    tokens_train_uncapped: int = 0  # training tokens before the cap (= tokens_train when nothing was left out)
 
 
-def validation_ids(piece_ids: list[str], val_fraction: float) -> set[str]:
-    """The held-out pieces: the ``round(val_fraction * n)`` ids (at least one) first in SHA-1 order.
-
-    Depends only on the ids, so it is the same on every machine and barely moves when pieces are added.
-    """
-    if len(piece_ids) < 2:
-        raise ValueError(f"need at least 2 pieces to hold one out for validation, got {len(piece_ids)}")
-    k = min(len(piece_ids) - 1, max(1, round(val_fraction * len(piece_ids))))
-    ranked = sorted(piece_ids, key=lambda pid: hashlib.sha1(pid.encode()).hexdigest())
-    return set(ranked[:k])
+PIECE_COLUMNS = ["piece_id", "family", "split", "tokens", "notes", "steps"]
 
 
 def cap_pieces(piece_lengths: Sequence[int], piece_ids: Sequence[str], max_tokens: int | None) -> list[int]:
@@ -77,17 +76,14 @@ def cap_pieces(piece_lengths: Sequence[int], piece_ids: Sequence[str], max_token
     return sorted(kept)
 
 
-def tokenize_folder(midi_dir: str | os.PathLike, manifest_path: str | os.PathLike, val_fraction: float,
-                    tokenizer: Tokenizer | None = None) -> tuple[np.ndarray, np.ndarray, TokenStats]:
-    """Tokenize every usable piece listed in the manifest into (train stream, validation stream, stats).
-
-    Each piece is BOS ... EOS; pieces keep manifest order. A file that cannot be read is skipped with a warning.
-    """
-    tokenizer = tokenizer or make_tokenizer()
-    rows = [r for r in read_manifest(manifest_path) if r["status"] == "ok"]
-    pieces = []
-    skipped = 0
-    for row in rows:
+def read_pieces(midi_dir: str | os.PathLike,
+                manifest_path: str | os.PathLike) -> tuple[list[tuple[str, str, list[Note]]], int]:
+    """(piece id, source, notes) of every usable piece listed in the manifest, in manifest order, and how many files
+    could not be read (skipped with a warning)."""
+    pieces, skipped = [], 0
+    for row in read_manifest(manifest_path):
+        if row["status"] != "ok":
+            continue
         try:
             notes = read_midi(Path(midi_dir) / row["file"])
         except MidiReadError as exc:
@@ -95,30 +91,49 @@ def tokenize_folder(midi_dir: str | os.PathLike, manifest_path: str | os.PathLik
             skipped += 1
             continue
         if notes:
-            pieces.append((row["piece_id"], notes))
-    held_out = validation_ids([pid for pid, _ in pieces], val_fraction)
-    streams: dict[bool, list[np.ndarray]] = {False: [], True: []}
-    notes_count = {False: 0, True: 0}
-    steps_val = 0
-    for pid, notes in pieces:
-        is_val = pid in held_out
-        streams[is_val].append(tokenizer.encode(notes))
-        notes_count[is_val] += len(notes)
-        if is_val:
-            steps_val += max(n.end for n in notes)
-    train, val = (np.concatenate(streams[k]).astype(np.uint16) for k in (False, True))
-    stats = TokenStats(len(streams[False]), len(streams[True]), len(train), len(val),
-                       notes_count[False], notes_count[True], steps_val, skipped)
-    log.info("tokenized %d pieces: %s", len(pieces), stats)
-    return train, val, stats
+            pieces.append((row["piece_id"], row["source"], notes))
+    return pieces, skipped
+
+
+def tokenize_folder(midi_dir: str | os.PathLike, manifest_path: str | os.PathLike, val_fraction: float,
+                    tokenizer: Tokenizer | None = None,
+                    train_tokens: int | None = None) -> tuple[np.ndarray, np.ndarray, TokenStats, list[dict]]:
+    """Tokenize every usable piece listed in the manifest into (train stream, validation stream, stats, pieces).
+
+    Pieces are grouped into tune families (``sources.families``: the same tune in another setting, key, variant
+    or section), and whole families are held out, so no validation piece has a relative in training. With
+    ``train_tokens`` the training stream keeps only whole pieces up to that many tokens (``cap_pieces``); the
+    left-out pieces are marked ``unused``. Each piece is BOS ... EOS; pieces keep manifest order. ``pieces`` are
+    the rows of the pieces table (``PIECE_COLUMNS``): training pieces, then validation, then unused pieces, each
+    split in stream order.
+    """
+    tokenizer = tokenizer or make_tokenizer()
+    pieces, skipped = read_pieces(midi_dir, manifest_path)
+    families = tune_families([(pid, notes, source) for pid, source, notes in pieces])
+    held_out = validation_families(families, val_fraction)
+    encoded = [(pid, notes, tokenizer.encode(notes)) for pid, _, notes in pieces]
+    train_all = [p for p in encoded if p[0] not in held_out]
+    kept = set(cap_pieces([len(t) for _, _, t in train_all], [pid for pid, _, _ in train_all], train_tokens))
+    splits = {"train": [p for i, p in enumerate(train_all) if i in kept],
+              "val": [p for p in encoded if p[0] in held_out],
+              "unused": [p for i, p in enumerate(train_all) if i not in kept]}
+    rows = [{"piece_id": pid, "family": families[pid], "split": split, "tokens": len(tokens), "notes": len(notes),
+             "steps": max(n.end for n in notes)} for split, chosen in splits.items() for pid, notes, tokens in chosen]
+    train, val = (np.concatenate([t for _, _, t in splits[k]]).astype(np.uint16) for k in ("train", "val"))
+    stats = TokenStats(len(splits["train"]), len(splits["val"]), len(train), len(val),
+                       sum(len(n) for _, n, _ in splits["train"]), sum(len(n) for _, n, _ in splits["val"]),
+                       sum(max(x.end for x in n) for _, n, _ in splits["val"]), skipped,
+                       families=len(set(families.values())), pieces_unused=len(splits["unused"]),
+                       tokens_train_uncapped=sum(len(t) for _, _, t in train_all))
+    log.info("tokenized %d pieces in %d tune families: %s", len(pieces), stats.families, stats)
+    return train, val, stats, rows
 
 
 def save_tokens(train: np.ndarray, val: np.ndarray, stats: TokenStats, train_path: str | os.PathLike,
                 val_path: str | os.PathLike, stats_path: str | os.PathLike) -> None:
     """Write the two uint16 ``.npy`` streams and the JSON statistics, each atomically."""
-    for array, path in ((train, train_path), (val, val_path)):
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.save(fh, array.astype(np.uint16))
+    save_stream(train, train_path)
+    save_stream(val, val_path)
     with atomic_path(stats_path) as tmp:
         Path(tmp).write_text(json.dumps(asdict(stats), indent=2) + "\n")
 
@@ -128,9 +143,19 @@ def load_stats(stats_path: str | os.PathLike) -> TokenStats:
     return TokenStats(**json.loads(Path(stats_path).read_text()))
 
 
+def load_pieces(pieces_path: str | os.PathLike, split: str) -> list[dict]:
+    """The rows of one split (``train``, ``val`` or ``unused``) of a pieces table, in stream order, numbers parsed."""
+    return [{**r, **{k: int(r[k]) for k in ("tokens", "notes", "steps")}} for r in read_table(pieces_path)
+            if r["split"] == split]
+
+
 def tokenize_genre(*, midi_dir: str, manifest_path: str, val_fraction: float, train_path: str, val_path: str,
-                   stats_path: str, tokenizer: str = "event") -> TokenStats:
-    """The tokenize rule: a MIDI folder -> training/validation ``.npy`` streams (of the named tokenizer) and stats."""
-    train, val, stats = tokenize_folder(midi_dir, manifest_path, val_fraction, make_tokenizer(tokenizer))
+                   stats_path: str, pieces_path: str, tokenizer: str = "event",
+                   train_tokens: int | None = None) -> TokenStats:
+    """The tokenize rule: a MIDI folder -> training/validation ``.npy`` streams (of the named tokenizer), stats
+    and the pieces table (each piece's tune family and split)."""
+    train, val, stats, rows = tokenize_folder(midi_dir, manifest_path, val_fraction, make_tokenizer(tokenizer),
+                                              train_tokens)
     save_tokens(train, val, stats, train_path, val_path, stats_path)
+    write_table(rows, PIECE_COLUMNS, pieces_path)
     return stats

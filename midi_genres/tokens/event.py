@@ -51,6 +51,10 @@ class EventTokenizer(Tokenizer):
         shifts[TIME_SHIFT_BASE:BASE_VOCAB_SIZE] = np.arange(1, MAX_SHIFT + 1)
         self.shift_steps = shifts  # steps of time each token advances (0 for all but TIME_SHIFT)
 
+    def _base_parts(self) -> list[str]:
+        """NOTE_ON: which pitch starts; NOTE_OFF: when it ends (its duration); TIME_SHIFT: when the next event comes."""
+        return ["pitch"] * N_PITCHES + ["duration"] * N_PITCHES + ["timing"] * MAX_SHIFT
+
     def clock(self) -> ShiftClock:
         """A clock at time 0."""
         return ShiftClock(self.shift_steps)

@@ -94,6 +94,10 @@ class RemiTokenizer(Tokenizer):
                              + [f"PITCH_{p}" for p in range(N_PITCHES)]
                              + [f"DURATION_{d}" for d in range(1, MAX_DURATION + 1)])
 
+    def _base_parts(self) -> list[str]:
+        """BAR and POSITION place the onset, PITCH says which pitch, DURATION how long it lasts."""
+        return ["timing"] * (1 + STEPS_PER_BAR) + ["pitch"] * N_PITCHES + ["duration"] * MAX_DURATION
+
     def clock(self) -> BarClock:
         """A clock before the first bar."""
         return BarClock()
