@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from midi_genres.analysis.summary import ANALYSIS_COLUMNS, SUMMARY_COLUMNS, analysis_row, is_memorised
+from midi_genres.analysis.summary import ANALYSIS_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS, is_memorised, sample_columns
 from midi_genres.core.notes import seconds_to_steps
 from midi_genres.core.tables import read_table, write_table
 from midi_genres.model.checkpoint import save_checkpoint
@@ -44,20 +44,23 @@ def test_memorised_needs_the_threshold_and_more_than_unseen_pieces():
     assert is_memorised(0.8, float("nan"), 0.5)
 
 
-def test_analysis_row_reads_every_analysis_table(tmp_path):
-    write_table([{"model": "pop", "data": "pop", "bits_per_token": 1.5, "bits_per_note": 6.0, "bits_per_second": 20},
-                 {"model": "pop", "data": "rap", "bits_per_token": 9, "bits_per_note": 40, "bits_per_second": 99}],
-                ["model", "data", "bits_per_token", "bits_per_note", "bits_per_second"], tmp_path / "eval.tsv")
-    write_table([{"applies": "yes", "overlap": 0.5}, {"applies": "yes", "overlap": 0.9},
-                 {"applies": "no", "overlap": "NA"}], ["applies", "overlap"], tmp_path / "metrics.tsv")
+def test_sample_columns_average_the_seeds_and_pool_their_samples(tmp_path):
+    for seed, overlaps in enumerate(([0.5, 0.9], [0.3, 0.5])):
+        write_table([{"applies": "yes", "overlap": v} for v in overlaps] + [{"applies": "no", "overlap": "NA"}],
+                    ["applies", "overlap"], tmp_path / f"metrics{seed}.tsv")
     mem = [{"set": "sample", "ngrams8": 10, "copied8": 10, "ngrams16": 4, "copied16": 3, "longest_copy": 30},
            {"set": "sample", "ngrams8": 10, "copied8": 0, "ngrams16": 4, "copied16": 1, "longest_copy": 12},
            {"set": "heldout", "ngrams8": 10, "copied8": 1, "ngrams16": 10, "copied16": 2, "longest_copy": 9}]
-    write_table(mem, list(mem[0]), tmp_path / "mem.tsv")
-    write_table([{"tokens": 101, "malformed": 2}, {"tokens": 101, "malformed": 0}], ["tokens", "malformed"],
-                tmp_path / "batch.tsv")
-    row = analysis_row("pop", *(tmp_path / f for f in ("eval.tsv", "metrics.tsv", "mem.tsv", "batch.tsv")), 0.4)
-    assert list(row) == ANALYSIS_COLUMNS and set(ANALYSIS_COLUMNS) <= set(SUMMARY_COLUMNS)
-    assert row == {"bits_per_token": 1.5, "bits_per_note": 6.0, "bits_per_second": 20.0, "feature_overlap": 0.7,
-                   "copied_8grams": 0.5, "copied_16grams": 0.5, "heldout_copied_16grams": 0.2,
-                   "longest_copy_notes": 30, "memorised": "yes", "malformed_rate": 0.01}
+    write_table(mem, list(mem[0]), tmp_path / "mem0.tsv")
+    write_table(mem[:1] + mem[2:], list(mem[0]), tmp_path / "mem1.tsv")
+    for seed in (0, 1):
+        write_table([{"tokens": 101, "malformed": 2 - 2 * seed}, {"tokens": 101, "malformed": 0}],
+                    ["tokens", "malformed"], tmp_path / f"batch{seed}.tsv")
+    paths = {k: [tmp_path / f"{k}{s}.tsv" for s in (0, 1)] for k in ("metrics", "mem", "batch")}
+    row = sample_columns(paths["metrics"], paths["mem"], paths["batch"], 0.4)
+    assert list(row) == SAMPLE_COLUMNS and set(ANALYSIS_COLUMNS) <= set(SUMMARY_COLUMNS)
+    assert row["feature_overlap"] == 0.55 and row["feature_overlap_seed_sd"] == pytest.approx(0.2121, abs=1e-4)
+    assert (row["copied_8grams"], row["copied_16grams"], row["heldout_copied_16grams"]) == (0.6667, 0.5833, 0.2)
+    assert row["longest_copy_notes"] == 30 and row["memorised"] == "yes" and row["malformed_rate"] == 0.005
+    one = sample_columns(paths["metrics"][:1], paths["mem"][:1], paths["batch"][:1], 0.4)
+    assert one["feature_overlap"] == 0.7 and one["feature_overlap_seed_sd"] == "NA"

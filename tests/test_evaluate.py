@@ -10,15 +10,18 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from midi_genres.analysis import likelihood as E
+from midi_genres.analysis.heldout import likelihood_tables
 from midi_genres.analysis.summary import aggregate_cross_genre
 from midi_genres.core.notes import Note
-from midi_genres.core.tables import read_table
+from midi_genres.core.tables import read_table, write_table
 from midi_genres.model.checkpoint import save_checkpoint
+from midi_genres.model.runtime import trained_precision
 from midi_genres.model.train import fixed_windows, mean_loss
 from midi_genres.model.transformer import ModelConfig, MusicTransformer
 from midi_genres.present.plots import Heatmap, draw_heatmap
-from midi_genres.tokens.dataset import TokenStats, save_tokens
+from midi_genres.tokens.dataset import PIECE_COLUMNS
 from midi_genres.tokens.event import EventTokenizer
+from midi_genres.tokens.streams import save_stream
 
 TOK = EventTokenizer()
 CFG = ModelConfig(max_len=16, d_model=32, n_heads=2, n_layers=1, d_ff=64)
@@ -80,19 +83,20 @@ def test_bf16_scoring_is_close_to_fp32_and_deterministic():
 @pytest.mark.parametrize("trained, scored", [({}, "fp32"), ({"precision": "fp32"}, "fp32"),
                                              ({"precision": "bf16"}, "bf16")])
 def test_a_model_is_scored_in_the_precision_it_trained_in(tmp_path, trained, scored):
-    assert E.trained_precision({"train_config": trained}, torch.device("cpu")) == scored
+    assert trained_precision({"train_config": trained}, torch.device("cpu")) == scored
     pieces = [[Note(60 + (i + k) % 12, 2 * i, 2 * i + 2) for i in range(16)] for k in range(3)]
-    val, stats = write_genre(tmp_path, "scales", pieces)
+    val, table = write_genre(tmp_path, "scales", pieces)
     model = small_model()
     with torch.no_grad():  # confident logits, so that bf16 rounding shows in the table's 4 decimals
         model.head.weight.mul_(50)
     save_checkpoint({"model_state": model.state_dict(), "model_config": CFG.to_dict(), "train_config": trained,
                      "vocab": TOK.names, "history": [], "parameters": model.num_parameters()}, tmp_path / "m.pt")
     row = E.evaluate_model(checkpoint_path=tmp_path / "m.pt", model_genre="scales", genres=["scales"],
-                           val_paths=[val], stats_paths=[stats], tempos={"scales": 120},
-                           table_path=tmp_path / "eval.tsv")[0]
-    expected = {p: E.likelihood_row(model, np.load(val), 48, row["seconds"], precision=p)["bits_per_token"]
-                for p in ("fp32", "bf16")}
+                           val_paths=[val], pieces_paths=[table], tempos={"scales": 120},
+                           table_path=tmp_path / "eval.tsv", pieces_table_path=tmp_path / "eval.pieces.tsv")[0]
+    tokens = np.load(val)
+    expected = {p: likelihood_tables("scales", "scales", tokens, E.token_nll(model, tokens, precision=p), TOK,
+                                     [16] * 3, row["seconds"])[0]["bits_per_token"] for p in ("fp32", "bf16")}
     assert expected["fp32"] != expected["bf16"]
     assert row["bits_per_token"] == expected[scored]
 
@@ -102,56 +106,70 @@ def test_a_uniform_model_costs_log2_vocab_bits_per_token():
     with torch.no_grad():
         model.head.weight.zero_()
         model.head.bias.zero_()
-    row = E.likelihood_row(model, stream(100), notes=20, seconds=4.0)
-    assert row["tokens"] == 99
+    tokens = np.concatenate([TOK.encode([Note(60, i, i + 1) for i in range(9)])] * 4)
+    row, _ = likelihood_tables("u", "u", tokens, E.token_nll(model, tokens), TOK, [9] * 4, seconds=4.0)
+    n = len(tokens) - 1
+    assert row["tokens"] == n
     assert row["bits_per_token"] == pytest.approx(math.log2(291), abs=1e-4)
-    assert row["bits_per_note"] == pytest.approx(99 * math.log2(291) / 20, abs=1e-3)
-    assert row["bits_per_second"] == pytest.approx(99 * math.log2(291) / 4, abs=1e-3)
+    assert row["bits_per_note"] == pytest.approx(n * math.log2(291) / 36, abs=1e-3)
+    assert row["bits_per_second"] == pytest.approx(n * math.log2(291) / 4, abs=1e-3)
 
 
 def write_genre(tmp_path, genre, pieces):
+    """A genre's validation stream and pieces table (every piece held out)."""
     tokens = np.concatenate([TOK.encode(p) for p in pieces])
-    notes = sum(len(p) for p in pieces)
-    steps = sum(max(n.end for n in p) for p in pieces)
-    stats = TokenStats(1, len(pieces), 1, len(tokens), 1, notes, steps, 0)
-    paths = [tmp_path / f"{genre}{suffix}" for suffix in (".npy", ".val.npy", ".stats.json")]
-    save_tokens(tokens, tokens, stats, *paths)
-    return paths[1], paths[2]
+    rows = [{"piece_id": f"{genre}{j}", "family": f"{genre}{j}", "split": "val", "tokens": len(TOK.encode(p)),
+             "notes": len(p), "steps": max(n.end for n in p)} for j, p in enumerate(pieces)]
+    save_stream(tokens, tmp_path / f"{genre}.val.npy")
+    write_table(rows, PIECE_COLUMNS, tmp_path / f"{genre}.pieces.tsv")
+    return tmp_path / f"{genre}.val.npy", tmp_path / f"{genre}.pieces.tsv"
 
 
 def test_evaluate_model_tables_and_the_cross_genre_matrix(tmp_path):
     scales = [[Note(60 + (i + k) % 12, 2 * i, 2 * i + 2) for i in range(16)] for k in range(3)]
     chords = [[Note(p + k, 8 * i, 8 * i + 8) for i in range(4) for p in (48, 52, 55)] for k in range(2)]
-    (scale_val, scale_stats), (chord_val, chord_stats) = (write_genre(tmp_path, "scales", scales),
-                                                          write_genre(tmp_path, "chords", chords))
+    (scale_val, scale_pieces), (chord_val, chord_pieces) = (write_genre(tmp_path, "scales", scales),
+                                                            write_genre(tmp_path, "chords", chords))
     tables = []
+
+    def evaluate(genre, table):
+        return E.evaluate_model(checkpoint_path=tmp_path / f"{genre}.pt", model_genre=genre,
+                                genres=["scales", "chords"], val_paths=[scale_val, chord_val],
+                                pieces_paths=[scale_pieces, chord_pieces], tempos={"scales": 120, "chords": 60},
+                                table_path=table, pieces_table_path=table.with_suffix(".pieces.tsv"))
+
     for seed, genre in enumerate(["scales", "chords"]):
         model = small_model(seed)
         save_checkpoint({"model_state": model.state_dict(), "model_config": CFG.to_dict(), "train_config": {},
                          "vocab": TOK.names, "history": [], "parameters": model.num_parameters()},
                         tmp_path / f"{genre}.pt")
         tables.append(tmp_path / f"eval_{genre}.tsv")
-        E.evaluate_model(checkpoint_path=tmp_path / f"{genre}.pt", model_genre=genre, genres=["scales", "chords"],
-                         val_paths=[scale_val, chord_val], stats_paths=[scale_stats, chord_stats],
-                         tempos={"scales": 120, "chords": 60}, table_path=tables[-1])
+        evaluate(genre, tables[-1])
     rows = read_table(tables[0])
     assert [(r["model"], r["data"]) for r in rows] == [("scales", "scales"), ("scales", "chords")]
     assert rows[0]["notes"] == "48" and float(rows[0]["seconds"]) == pytest.approx(3 * 32 / 4 / 2)
     assert float(rows[1]["seconds"]) == pytest.approx(2 * 32 / 4)  # chords at 60 bpm
     bits = float(rows[0]["bits"])
     assert float(rows[0]["bits_per_note"]) == pytest.approx(bits / 48, rel=1e-3)
+    assert float(rows[0]["bits_per_note_low"]) < float(rows[0]["bits_per_note"]) < float(rows[0]["bits_per_note_high"])
+    pieces = read_table(tables[0].with_suffix(".pieces.tsv"))
+    assert [(r["data"], r["piece"]) for r in pieces] == [("scales", "0"), ("scales", "1"), ("scales", "2"),
+                                                          ("chords", "0"), ("chords", "1")]
+    assert sum(float(r["bits"]) for r in pieces[:3]) == pytest.approx(bits, abs=0.1)
     before = tables[0].read_bytes()
-    E.evaluate_model(checkpoint_path=tmp_path / "scales.pt", model_genre="scales", genres=["scales", "chords"],
-                     val_paths=[scale_val, chord_val], stats_paths=[scale_stats, chord_stats],
-                     tempos={"scales": 120, "chords": 60}, table_path=tables[0])
+    evaluate("scales", tables[0])
     assert tables[0].read_bytes() == before  # deterministic
 
-    matrix = aggregate_cross_genre(genres=["scales", "chords"], titles={"scales": "Scales"}, table_paths=tables,
-                                   matrix_path=tmp_path / "cross.tsv", figure_path=tmp_path / "cross.png")
+    matrix = aggregate_cross_genre(genres=["scales", "chords"], titles={"scales": "Scales"},
+                                   piece_tables=[t.with_suffix(".pieces.tsv") for t in tables],
+                                   matrix_path=tmp_path / "cross.tsv", cells_path=tmp_path / "cells.tsv",
+                                   figure_path=tmp_path / "cross.png")
     assert matrix.shape == (2, 2) and np.isfinite(matrix).all()
-    assert matrix[0, 0] == float(rows[0]["bits_per_note"])
+    assert matrix[0, 0] == pytest.approx(float(rows[0]["bits_per_note"]), abs=2e-4)
     wide = read_table(tmp_path / "cross.tsv")
     assert [r["model"] for r in wide] == ["scales", "chords"] and float(wide[1]["scales"]) == matrix[1, 0]
+    cells = read_table(tmp_path / "cells.tsv")
+    assert len(cells) == 4 and sum(r["best_in_column"] == "yes" for r in cells) == 2
     assert matplotlib.image.imread(tmp_path / "cross.png").shape[0] > 200
 
 

@@ -191,10 +191,10 @@ def test_bad_midi_dir_source_fails_validation(tmp_path, mutate, message):
     assert proc.returncode != 0 and message in proc.stdout + proc.stderr
 
 
-def test_readme_shows_the_three_line_config():
+def test_the_docs_show_the_three_line_config():
     from workflow_helpers import REPO
 
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs/configuration.md").read_text()
     [snippet] = [block.split("```", 1)[0] for block in readme.split("```yaml\n")[1:] if "kind: midi_dir" in block]
     cfg = yaml.safe_load(snippet)
     assert cfg["sources"]["mymetal"]["kind"] == "midi_dir" and "mymetal" in cfg["genres"]

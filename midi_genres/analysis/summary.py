@@ -149,6 +149,8 @@ def cross_genre_rows(genres: Sequence[str], scores: dict[tuple[str, str], PieceB
     rows = []
     for data in genres:
         cells = {m: scores[m, data] for m in genres if (m, data) in scores}
+        if not cells:
+            continue
         best = min(cells, key=lambda m: cells[m].per_note())
         for model in genres:
             if model not in cells:

@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -208,19 +209,68 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
     return checkpoint, history
 
 
+CARD_KEYS = ("genre", "title", "source", "tempo", "drums", "pieces_train", "tokens_train", "families")
+PLAIN_TYPES = (str, int, float, bool, type(None))
+
+
+def plain_data(value, where: str = "card"):
+    """``value`` as plain data (str, int, float, bool, None, lists and str-keyed dicts of them), the only kinds a
+    checkpoint loaded with ``weights_only=True`` may hold; numpy scalars become Python numbers, tuples lists.
+    ``TypeError`` naming the key for anything else."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, PLAIN_TYPES):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [plain_data(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"{where}: keys must be strings, got {sorted(map(repr, value))}")
+        return {k: plain_data(v, f"{where}.{k}") for k, v in value.items()}
+    raise TypeError(f"{where}: {type(value).__name__} is not plain data (str, number, bool, None, list, dict)")
+
+
+def package_version() -> str:
+    """``midi_genres.__version__``. The package root is always imported before any of its modules, so it is read from
+    ``sys.modules``: an import statement of the root would count as one of a later stage (tests/test_architecture)."""
+    return sys.modules["midi_genres"].__version__
+
+
+def model_card(card: dict | None, checkpoint: dict, tokenizer: str, train_tokens: int,
+               extra_tokens: Sequence[str] = ()) -> dict:
+    """The model card stored as ``checkpoint["card"]``: what the caller knows (``CARD_KEYS``, any other plain data)
+    plus what training knows, which wins: ``version`` (the package's), ``tokenizer``, ``extra_tokens``, ``seed``,
+    ``steps``, ``final_train_loss``, ``final_val_loss``, ``parameters`` and ``tokens_train`` (tokens of the training
+    stream)."""
+    last = checkpoint["history"][-1] if checkpoint["history"] else {}
+    settings = checkpoint["train_config"]
+    return plain_data({**(card or {}), "version": package_version(), "tokenizer": tokenizer,
+                       "extra_tokens": list(extra_tokens), "seed": settings["seed"], "steps": settings["steps"],
+                       "final_train_loss": last.get("train_loss"), "final_val_loss": last.get("val_loss"),
+                       "parameters": checkpoint["parameters"], "tokens_train": int(train_tokens)})
+
+
 def train_genre(*, train_path: str, val_path: str, model_params: dict, train_params: dict, checkpoint_path: str,
                 history_path: str, state_path: str | None = None, threads: int = 1,
-                extra_tokens: Sequence[str] = (), tokenizer: str = "event") -> None:
-    """The train rule: token files -> checkpoint (weights, configs, vocabulary, history) + history table.
+                extra_tokens: Sequence[str] = (), tokenizer: str = "event", card: dict | None = None) -> None:
+    """The train rule: token files -> checkpoint (weights, configs, vocabulary, history, model card) + history table.
 
     ``state_path`` (outside the rule's outputs, which Snakemake deletes before a job) holds the resumable state.
     ``tokenizer`` names the vocabulary (``event`` or ``remi``); ``extra_tokens`` extend it (e.g. the conditional
     model's genre tokens).
+
+    ``card`` (plain data) describes the model for the people who play with it (``midi-genres info``), under the keys
+    ``CARD_KEYS``: ``genre``, ``title``, ``source`` (where the corpus came from), ``tempo`` (bpm its music is played
+    at), ``drums`` (whether its MIDI is a drum track), ``pieces_train``, ``tokens_train`` and ``families`` (tune
+    families of the corpus). ``model_card`` adds what training knows; a model without ``tempo`` plays at 120 bpm.
     """
-    tokenizer = make_tokenizer(tokenizer, extra_tokens)
-    checkpoint, history = train(np.load(train_path), np.load(val_path),
-                                ModelConfig(vocab_size=tokenizer.size, **model_params), TrainConfig(**train_params),
-                                tokenizer.names, threads=threads, state_path=state_path)
+    card = plain_data(card or {})  # refused before hours of training, not after
+    tok = make_tokenizer(tokenizer, extra_tokens)
+    train_tokens = np.load(train_path)
+    checkpoint, history = train(train_tokens, np.load(val_path),
+                                ModelConfig(vocab_size=tok.size, **model_params), TrainConfig(**train_params),
+                                tok.names, threads=threads, state_path=state_path)
+    checkpoint["card"] = model_card(card, checkpoint, tokenizer, len(train_tokens), extra_tokens)
     save_checkpoint(checkpoint, checkpoint_path)
     write_history(history, checkpoint["parameters"], history_path)
     if state_path is not None and os.path.exists(state_path):
