@@ -2,6 +2,7 @@
 
 import copy
 import csv
+import json
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from workflow_helpers import AUDIO, GENRES, REPO, SNAKEMAKE, planned_jobs, snakemake, tiny_config
 
@@ -204,12 +206,40 @@ def test_a_run_killed_mid_training_resumes_from_its_last_state_to_the_same_weigh
     assert [r["val_loss"] for r in fresh["history"]] == [r["val_loss"] for r in resumed["history"]]
 
 
+@pytest.mark.slow
+def test_two_seeds_and_a_token_cap_give_every_number_its_spread_and_equal_data(tmp_path):
+    cfg = tiny_config()
+    cfg["genres"] = ["bach", "rap"]
+    cfg["train"]["seeds"] = 2
+    cfg["corpus"]["train_tokens"] = 1500
+    cfg["audio"]["enabled"] = False
+    snakemake(tmp_path, "--cores", "2", config=cfg)
+    for genre in cfg["genres"]:
+        first = torch.load(tmp_path / f"results/checkpoints/{genre}.pt", weights_only=True)
+        second = torch.load(tmp_path / f"results/checkpoints/{genre}.seed1.pt", weights_only=True)
+        assert (first["train_config"]["seed"], second["train_config"]["seed"]) == (0, 1)
+        assert not torch.equal(first["model_state"]["head.weight"], second["model_state"]["head.weight"])
+        for table in ("eval", "metrics", "memorisation", "samples_batch"):
+            assert (tmp_path / f"results/{table}/{genre}.seed1.tsv").exists(), table
+        stats = json.loads((tmp_path / f"data/tokens/{genre}.stats.json").read_text())
+        assert stats["tokens_train"] <= 1500 < stats["tokens_train_uncapped"] and stats["pieces_unused"] > 0
+    rows = {r["genre"]: r for r in csv.DictReader(open(tmp_path / "results/summary.tsv"), delimiter="\t")}
+    for r in rows.values():
+        assert r["seeds"] == "2" and float(r["bits_per_note_seed_sd"]) >= 0 and r["train_data"].startswith("capped")
+        assert float(r["bits_per_note_low"]) <= float(r["bits_per_note"]) <= float(r["bits_per_note_high"])
+        assert r["beats_ngram"] in ("yes", "no", "tie") and float(r["ngram_bits_per_note"]) > 0
+    cells = list(csv.DictReader(open(tmp_path / "results/cross_genre_cells.tsv"), delimiter="\t"))
+    assert len(cells) == 4 and all(c["seeds"] == "2" for c in cells)
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda c: c["train"].update(stepz=3), "stepz"),
     (lambda c: c["train"].update(steps="many"), "'many' is not of type 'integer'"),
     (lambda c: c.update(genres=["bach", "polka"]), "'polka'"),
     (lambda c: c["sources"]["rap"].update(collection="bach"), "rap"),
     (lambda c: c.update(overrides={"bach": {"model": {"d_model": 3}}}), "'model' was unexpected"),
+    (lambda c: c["train"].update(seeds=0), "seeds"),
+    (lambda c: c["corpus"].update(train_tokens=-5), "train_tokens"),
 ])
 def test_bad_config_fails_at_once_naming_the_problem(tmp_path, mutate, message):
     cfg = copy.deepcopy(tiny_config())
