@@ -336,6 +336,14 @@ def main() -> None:
             emit(f"| {name} | {n} | {sec:.1f} |")
         emit(f"| all seven (sequential) | {sum(r[2] for r in rows)} | {sum(r[1] for r in rows):.1f} |")
 
+    if not args.quick:
+        emit("")
+        emit("## MIDI folder import + tokenize (benchmarks/midi_folder.py)")
+        table = subprocess.run([sys.executable, str(REPO / "benchmarks/midi_folder.py")], capture_output=True,
+                               text=True, check=True, cwd=REPO).stdout
+        for line in table.strip().splitlines():
+            emit(line)
+
     emit("")
     emit("## Overhead")
     if (REPO / "results/summary.tsv").exists():

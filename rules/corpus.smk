@@ -5,6 +5,7 @@ rule extract_corpus:
     output:
         midi=directory("data/midi/{genre}"),
         manifest="data/midi/{genre}.manifest.tsv",
+        notes="data/midi/{genre}.notes.npz",
     wildcard_constraints:
         genre=one_of(genres_of_kind("music21")),
     params:
@@ -32,6 +33,7 @@ rule synthesize:
     output:
         midi=directory("data/midi/{genre}"),
         manifest="data/midi/{genre}.manifest.tsv",
+        notes="data/midi/{genre}.notes.npz",
     wildcard_constraints:
         genre=one_of(genres_of_kind("synthetic")),
     params:
@@ -59,6 +61,7 @@ rule import_midi_dir:
     output:
         midi=directory("data/midi/{genre}"),
         manifest="data/midi/{genre}.manifest.tsv",
+        notes="data/midi/{genre}.notes.npz",
     wildcard_constraints:
         genre=one_of(genres_of_kind("midi_dir")),
     params:
@@ -70,6 +73,8 @@ rule import_midi_dir:
         "logs/import_midi_dir/{genre}.log",
     benchmark:
         "logs/import_midi_dir/{genre}.benchmark.tsv"
+    # One worker process per thread reads the files (symusic), the job itself writes them.
+    threads: 2
     resources:
         mem_mb=1500,
         runtime=20,

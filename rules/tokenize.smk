@@ -5,6 +5,7 @@ rule tokenize:
     input:
         midi="data/midi/{genre}",
         manifest="data/midi/{genre}.manifest.tsv",
+        notes="data/midi/{genre}.notes.npz",
     output:
         train=T("{genre}.npy"),
         val=T("{genre}.val.npy"),

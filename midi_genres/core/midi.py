@@ -1,4 +1,8 @@
-"""Notes <-> MIDI files: the only place that reads or writes MIDI."""
+"""Notes <-> MIDI files: the only place that reads or writes MIDI.
+
+Reading is symusic's (fast), giving exactly the notes pretty_midi gives (tests compare them on real and awkward
+files); the files where the two would pair note-ons and note-offs differently are read with pretty_midi. Writing
+produces exactly the bytes pretty_midi wrote, about 50x faster."""
 
 from __future__ import annotations
 
@@ -21,39 +25,129 @@ class MidiReadError(ValueError):
     """A MIDI file could not be read (not MIDI, truncated, empty or too large)."""
 
 
+def _varlen(value: int) -> bytes:
+    """A MIDI variable-length quantity."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def _chunk(kind: bytes, body: bytes | bytearray) -> bytes:
+    return kind + len(body).to_bytes(4, "big") + bytes(body)
+
+
+def midi_bytes(notes: Iterable[Note], tempo_bpm: float, drums: bool = False, canonical: bool = False) -> bytes:
+    """The bytes ``pretty_midi`` writes for ``normalize(notes)`` as one track at ``tempo_bpm`` (velocity 80).
+
+    Same header, conductor track (tempo, 4/4), program change, event order, tick rounding and running status as
+    ``pretty_midi.PrettyMIDI.write`` through mido, byte for byte (tests compare them), about 50x faster.
+    ``canonical``: the notes are canonical already (skips ``normalize``).
+    """
+    import numpy as np
+
+    if not tempo_bpm > 0:
+        raise ValueError(f"tempo must be positive, got {tempo_bpm}")
+    tick_scale = 60.0 / (float(tempo_bpm) * MIDI_RESOLUTION)
+    tempo = int(6e7 / (60.0 / (tick_scale * MIDI_RESOLUTION)))
+    if not 0 <= tempo <= 0xFFFFFF:
+        raise ValueError(f"tempo {tempo_bpm} bpm is outside what a MIDI file can hold")
+    conductor = (b"\x00\xff\x51\x03" + tempo.to_bytes(3, "big") + b"\x00\xff\x58\x04\x04\x02\x18\x08"
+                 + b"\x01\xff\x2f\x00")
+    channel = 9 if drums else 0
+    array = np.array(list(notes if canonical else normalize(notes)), dtype=np.int64).reshape(-1, 3)
+    n = len(array)
+    # onsets (velocity 80) and releases (velocity 0) at pretty_midi's ticks: its time_to_tick past a one-entry
+    # tick table, round((seconds - 0) / tick_scale) half to even, in the same float operations
+    seconds = np.concatenate([array[:, 1], array[:, 2]]) * steps_to_seconds(1, tempo_bpm)
+    ticks = np.round((seconds - 0) / tick_scale).astype(np.int64)
+    pitch = np.concatenate([array[:, 0], array[:, 0]])
+    velocity = np.repeat(np.array([80, 0], dtype=np.int64), n)
+    order = np.concatenate([2 * np.arange(n), 2 * np.arange(n) + 1])  # insertion order breaks ties (stable sort)
+    # pretty_midi sorts by tick, then note * 256 + velocity: a release before an onset of its pitch
+    idx = np.lexsort((order, (pitch << 8) + velocity, ticks))
+    ticks, pitch, velocity = ticks[idx], pitch[idx], velocity[idx]
+    delta = np.diff(ticks, prepend=0)
+    width = 1 + (delta >= 1 << 7) + (delta >= 1 << 14) + (delta >= 1 << 21)  # variable-length quantity bytes
+    table = np.zeros((2 * n, 7), dtype=np.uint8)
+    keep = np.zeros((2 * n, 7), dtype=bool)
+    for col in range(4):
+        shift = 7 * np.maximum(width - 1 - col, 0)
+        table[:, col] = ((delta >> shift) & 0x7F) | np.where(col < width - 1, 0x80, 0)
+        keep[:, col] = col < width
+    table[:, 4], keep[:1, 4] = 0x90 | channel, True  # running status: the status byte once
+    table[:, 5], table[:, 6], keep[:, 5:] = pitch, velocity, True
+    body = bytes([0, 0xC0 | channel, DRUM_PROGRAM if drums else PIANO_PROGRAM]) + table[keep].tobytes()
+    body += _varlen(1) + b"\xff\x2f\x00"
+    header = _chunk(b"MThd", (1).to_bytes(2, "big") + (2).to_bytes(2, "big") + MIDI_RESOLUTION.to_bytes(2, "big"))
+    return header + _chunk(b"MTrk", conductor) + _chunk(b"MTrk", body)
+
+
 def write_midi(path: str | os.PathLike, notes: Iterable[Note], tempo_bpm: float, drums: bool = False) -> None:
     """Write notes as a one-track MIDI file (a drum track on channel 10 when ``drums``), atomically."""
-    import pretty_midi
-
-    pm = pretty_midi.PrettyMIDI(resolution=MIDI_RESOLUTION, initial_tempo=float(tempo_bpm))
-    track = pretty_midi.Instrument(program=DRUM_PROGRAM if drums else PIANO_PROGRAM, is_drum=drums)
-    step = steps_to_seconds(1, tempo_bpm)
-    track.notes = [pretty_midi.Note(velocity=80, pitch=n.pitch, start=n.start * step, end=n.end * step)
-                   for n in normalize(notes)]
-    pm.instruments.append(track)
+    data = midi_bytes(notes, tempo_bpm, drums)
     with atomic_path(path) as tmp:
-        pm.write(str(tmp))
+        Path(tmp).write_bytes(data)
 
 
-def read_midi(path: str | os.PathLike, keep_drums: bool = True, max_bytes: int = MAX_MIDI_BYTES,
-              max_notes: int = MAX_MIDI_NOTES) -> list[Note]:
-    """Read every note of every track of a MIDI file as a canonical note list.
+MAX_TICK = 10_000_000  # pretty_midi's limit on a file's last tick (larger is taken for corrupt)
 
-    Times follow the file's tempo map in musical time (quarter notes), quantised to 16ths, so tempo
-    changes do not distort rhythm. Drum tracks are kept unless ``keep_drums`` is False.
-    Raises ``MidiReadError`` naming the file for anything that is not a readable, reasonably sized MIDI file.
+
+def _check_chunks(data: bytes) -> None:
+    """Raise ``EOFError``/``OSError`` where mido would refuse the file's chunk layout (truncated, no MTrk...)."""
+    if len(data) < 8:
+        raise EOFError("")
+    if data[:4] != b"MThd":
+        raise OSError("MThd not found. Probably not a MIDI file")
+    size = int.from_bytes(data[4:8], "big")
+    if len(data) < 8 + max(size, 6) or size < 6:
+        raise EOFError("")
+    n_tracks, pos = int.from_bytes(data[10:12], "big", signed=True), 8 + size
+    if n_tracks <= 0:
+        raise ValueError("max() arg is an empty sequence")  # pretty_midi needs an event in every track
+    for _ in range(n_tracks):
+        if pos + 8 > len(data):
+            raise EOFError("")
+        if data[pos:pos + 4] != b"MTrk":
+            raise OSError("no MTrk header at start of track")
+        length = int.from_bytes(data[pos + 4:pos + 8], "big")
+        pos += 8 + length
+        if pos > len(data):
+            raise EOFError("")
+        if length == 0:
+            raise ValueError("max() arg is an empty sequence")
+
+
+def _pairing_is_ambiguous(score) -> bool:
+    """True where readers may pair note-ons and note-offs differently: a pitch struck again while sounding.
+
+    symusic pairs first-in-first-out, pretty_midi closes every open note of the pitch at the next note-off; for
+    such files (and zero tempos, where tick times collapse) ``read_midi`` uses pretty_midi.
     """
+    import numpy as np
+
+    if any(t.mspq <= 0 for t in score.tempos):
+        return True
+    groups: dict[tuple[str, bool], list] = {}  # the channels of one MIDI track share its name
+    for track in score.tracks:
+        groups.setdefault((track.name, track.is_drum), []).append(track.notes.numpy())
+    for arrays in groups.values():
+        time = np.concatenate([a["time"] for a in arrays])
+        end = time + np.concatenate([a["duration"] for a in arrays])
+        pitch = np.concatenate([a["pitch"] for a in arrays])
+        order = np.lexsort((time, pitch))
+        time, end, pitch = time[order], end[order], pitch[order]
+        if np.any((pitch[1:] == pitch[:-1]) & (time[1:] < end[:-1])):
+            return True
+    return False
+
+
+def _notes_pretty_midi(path: Path, keep_drums: bool, max_notes: int) -> list[Note]:
+    """The notes through pretty_midi: used where symusic's note pairing may differ (see ``read_midi``)."""
     import pretty_midi
 
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise MidiReadError(f"{path}: cannot open ({exc.strerror or exc})") from exc
-    if size == 0:
-        raise MidiReadError(f"{path}: empty file")
-    if size > max_bytes:
-        raise MidiReadError(f"{path}: {size} bytes exceeds the limit of {max_bytes} bytes for one MIDI file")
     try:
         pm = pretty_midi.PrettyMIDI(str(path))
     except Exception as exc:  # mido/pretty_midi raise many types (OSError, EOFError, KeyError, ValueError...)
@@ -71,3 +165,53 @@ def read_midi(path: str | os.PathLike, keep_drums: bool = True, max_bytes: int =
             end = max(math.floor(pm.time_to_tick(n.end) / ticks_per_step + 0.5), start + 1)
             notes.append(Note(n.pitch, start, end))
     return normalize(notes)
+
+
+def read_midi(path: str | os.PathLike, keep_drums: bool = True, max_bytes: int = MAX_MIDI_BYTES,
+              max_notes: int = MAX_MIDI_NOTES) -> list[Note]:
+    """Read every note of every track of a MIDI file as a canonical note list.
+
+    Times follow the file's tempo map in musical time (quarter notes), quantised to 16ths, so tempo
+    changes do not distort rhythm. Drum tracks are kept unless ``keep_drums`` is False.
+    Raises ``MidiReadError`` naming the file for anything that is not a readable, reasonably sized MIDI file.
+    Parsed with symusic, giving pretty_midi's notes: files where the two pair note-ons and note-offs
+    differently (a pitch struck again while sounding) or with SMPTE timing are read with pretty_midi.
+    """
+    import numpy as np
+    import symusic
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise MidiReadError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+    if size == 0:
+        raise MidiReadError(f"{path}: empty file")
+    if size > max_bytes:
+        raise MidiReadError(f"{path}: {size} bytes exceeds the limit of {max_bytes} bytes for one MIDI file")
+    try:
+        data = path.read_bytes()
+        _check_chunks(data)
+        if data[12] & 0x80:  # SMPTE time division
+            return _notes_pretty_midi(path, keep_drums, max_notes)
+        score = symusic.Score.from_midi(data, ttype="tick")
+        if score.end() + 1 > MAX_TICK:
+            raise ValueError(f"MIDI file has a largest tick of {score.end() + 1}, it is likely corrupt")
+    except Exception as exc:  # symusic raises RuntimeError
+        raise MidiReadError(f"{path}: not a readable MIDI file ({type(exc).__name__}: {exc})") from exc
+    if _pairing_is_ambiguous(score):
+        return _notes_pretty_midi(path, keep_drums, max_notes)
+    arrays = [t.notes.numpy() for t in score.tracks if keep_drums or not t.is_drum]
+    if not arrays:
+        return []
+    time = np.concatenate([a["time"] for a in arrays]).astype(np.int64)
+    end = time + np.concatenate([a["duration"] for a in arrays])
+    pitch = np.concatenate([a["pitch"] for a in arrays])
+    sounding = end > time  # pretty_midi drops notes released on the tick they start
+    count = int(sounding.sum())
+    if count > max_notes:
+        raise MidiReadError(f"{path}: {count} notes exceeds the limit of {max_notes} notes for one MIDI file")
+    ticks_per_step = score.ticks_per_quarter / STEPS_PER_QUARTER
+    start_steps = np.floor(time[sounding] / ticks_per_step + 0.5).astype(np.int64)
+    end_steps = np.maximum(np.floor(end[sounding] / ticks_per_step + 0.5).astype(np.int64), start_steps + 1)
+    return normalize(map(Note._make, zip(pitch[sounding].tolist(), start_steps.tolist(), end_steps.tolist())))

@@ -8,12 +8,14 @@ tempo map. Files that cannot be read, or have fewer than ``min_notes`` notes, ar
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from midi_genres.core.midi import MidiReadError, read_midi
-from midi_genres.sources.midi_folder import Piece, Skipped, write_midi_folder
+from midi_genres.core.constants import CORPUS_TEMPO_BPM
+from midi_genres.core.midi import MidiReadError, midi_bytes, read_midi
+from midi_genres.sources.midi_folder import EncodedPiece, Piece, Skipped, notes_array, write_midi_folder
 
 log = logging.getLogger(__name__)
 
@@ -43,44 +45,68 @@ def piece_id(path: Path, root: Path) -> str:
     return path.relative_to(root).with_suffix("").as_posix()
 
 
+def _read_piece(job: tuple[Path, Path, bool, int, bool]) -> Piece | EncodedPiece | Skipped:
+    """One file -> its piece (encoded for writing when ``encode``) or why it is skipped; runs in the workers."""
+    path, root, keep_drums, min_notes, encode = job
+    pid, source = piece_id(path, root), path.relative_to(root).as_posix()
+    try:
+        notes = read_midi(path, keep_drums=keep_drums)
+    except MidiReadError as exc:
+        return Skipped(pid, source, str(exc).replace(str(path), source))
+    if len(notes) < min_notes:
+        return Skipped(pid, source, f"{len(notes)} notes, fewer than min_notes={min_notes}")
+    if encode:
+        return EncodedPiece(pid, source, notes_array(notes), midi_bytes(notes, CORPUS_TEMPO_BPM, canonical=True))
+    return Piece(pid, source, notes)
+
+
 def read_midi_dir(folder: str | os.PathLike, keep_drums: bool = True, max_pieces: int | None = None,
-                  min_notes: int = DEFAULT_MIN_NOTES) -> Iterator[Piece | Skipped]:
+                  min_notes: int = DEFAULT_MIN_NOTES, workers: int = 1,
+                  encode: bool = False) -> Iterator[Piece | EncodedPiece | Skipped]:
     """The pieces of a MIDI folder (``Skipped`` for unreadable or too short files), up to ``max_pieces`` pieces.
 
+    Files are read by ``workers`` processes, results coming back in sorted path order, a batch at a time so
+    that few pieces wait in memory. ``encode`` gives ``EncodedPiece``s (notes array and the MIDI file bytes at
+    the corpus tempo), moving that work to the workers too.
     Raises ``ValueError`` naming the folder when it holds no MIDI file at all.
     """
     root = Path(folder).expanduser()
     files = find_midi_files(root)
     if not files:
         raise ValueError(f"MIDI folder {str(folder)!r} holds no .mid or .midi file (searched recursively)")
-    log.info("%s: %d MIDI files", folder, len(files))
+    log.info("%s: %d MIDI files, %d worker(s)", folder, len(files), workers)
+    jobs = [(path, root, keep_drums, min_notes, encode) for path in files]
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None  # no re-import of __main__
+    pool = multiprocessing.get_context(method).Pool(workers) if workers > 1 and len(files) > 1 else None
+    batch = 64 * workers
     kept = 0
-    for i, path in enumerate(files):
-        if max_pieces is not None and kept >= max_pieces:
-            log.info("stopped at max_pieces=%d (%d files not read)", max_pieces, len(files) - i)
-            return
-        pid, source = piece_id(path, root), path.relative_to(root).as_posix()
-        try:
-            notes = read_midi(path, keep_drums=keep_drums)
-        except MidiReadError as exc:
-            yield Skipped(pid, source, str(exc).replace(str(path), source))
-            continue
-        if len(notes) < min_notes:
-            yield Skipped(pid, source, f"{len(notes)} notes, fewer than min_notes={min_notes}")
-            continue
-        kept += 1
-        yield Piece(pid, source, notes)
+    try:
+        for first in range(0, len(jobs), batch):
+            chunk = jobs[first:first + batch]
+            results = pool.imap(_read_piece, chunk, chunksize=4) if pool else map(_read_piece, chunk)
+            for i, item in enumerate(results, start=first):
+                if max_pieces is not None and kept >= max_pieces:
+                    log.info("stopped at max_pieces=%d (%d files not read)", max_pieces, len(files) - i)
+                    return
+                kept += not isinstance(item, Skipped)
+                yield item
+    finally:
+        if pool:
+            pool.terminate()
+            pool.join()
 
 
 def import_midi_dir(*, folder: str | os.PathLike, out_dir: str | os.PathLike, manifest_path: str | os.PathLike,
                     keep_drums: bool = True, max_pieces: int | None = None,
-                    min_notes: int = DEFAULT_MIN_NOTES) -> dict[str, int]:
-    """The import_midi_dir rule: a folder of MIDI files -> ``data/midi/{genre}/`` + manifest; return counts.
+                    min_notes: int = DEFAULT_MIN_NOTES, workers: int = 1) -> dict[str, int]:
+    """The import_midi_dir rule: a folder of MIDI files -> ``data/midi/{genre}/`` + manifest + notes cache; return
+    counts. ``workers`` processes read the files.
 
     Raises ``ValueError`` naming the folder when it has no MIDI file or no usable one.
     """
     try:
-        return write_midi_folder(read_midi_dir(folder, keep_drums, max_pieces, min_notes), out_dir, manifest_path)
+        items = read_midi_dir(folder, keep_drums, max_pieces, min_notes, workers=workers, encode=True)
+        return write_midi_folder(items, out_dir, manifest_path, tempo_bpm=CORPUS_TEMPO_BPM)
     except ValueError as exc:
         if str(exc).startswith("no usable piece"):
             raise ValueError(f"MIDI folder {str(folder)!r} has no usable piece: every file was skipped "

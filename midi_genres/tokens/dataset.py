@@ -17,8 +17,8 @@ from midi_genres.core.atomic import atomic_path
 from midi_genres.core.midi import MidiReadError, read_midi
 from midi_genres.core.notes import Note
 from midi_genres.core.tables import read_table, write_table
-from midi_genres.sources.families import tune_families, validation_families
-from midi_genres.sources.midi_folder import read_manifest
+from midi_genres.sources.families import SIGNATURE_LENGTH, melodic_signature, tune_families, validation_families
+from midi_genres.sources.midi_folder import notes_array, read_manifest, read_notes_cache
 from midi_genres.tokens import make_tokenizer
 from midi_genres.tokens.base import Tokenizer
 from midi_genres.tokens.streams import save_stream
@@ -77,22 +77,43 @@ def cap_pieces(piece_lengths: Sequence[int], piece_ids: Sequence[str], max_token
 
 
 def read_pieces(midi_dir: str | os.PathLike,
-                manifest_path: str | os.PathLike) -> tuple[list[tuple[str, str, list[Note]]], int]:
-    """(piece id, source, notes) of every usable piece listed in the manifest, in manifest order, and how many files
-    could not be read (skipped with a warning)."""
+                manifest_path: str | os.PathLike) -> tuple[list[tuple[str, str, np.ndarray]], int]:
+    """(piece id, source, notes as an (n, 3) pitch/start/end array) of every usable piece listed in the manifest,
+    in manifest order, and how many files could not be read (skipped with a warning).
+
+    The notes come from the notes cache beside the manifest where it matches (and the file is unchanged since),
+    else from the MIDI file: no file is parsed twice. Arrays take 12 bytes a note, so a folder of thousands of
+    long files fits in memory until it is tokenized piece by piece.
+    """
+    rows = [r for r in read_manifest(manifest_path) if r["status"] == "ok"]
+    cached = read_notes_cache(manifest_path, midi_dir) or [None] * len(rows)
+    log.info("%d of %d pieces from the notes cache", sum(c is not None for c in cached), len(rows))
     pieces, skipped = [], 0
-    for row in read_manifest(manifest_path):
-        if row["status"] != "ok":
-            continue
-        try:
-            notes = read_midi(Path(midi_dir) / row["file"])
-        except MidiReadError as exc:
-            log.warning("skipping %s: %s", row["piece_id"], exc)
-            skipped += 1
-            continue
-        if notes:
+    for row, notes in zip(rows, cached):
+        if notes is None:
+            try:
+                notes = notes_array(read_midi(Path(midi_dir) / row["file"]))
+            except MidiReadError as exc:
+                log.warning("skipping %s: %s", row["piece_id"], exc)
+                skipped += 1
+                continue
+        if len(notes):
             pieces.append((row["piece_id"], row["source"], notes))
     return pieces, skipped
+
+
+def _as_notes(array: np.ndarray) -> list[Note]:
+    return list(map(Note._make, array.tolist()))
+
+
+def _opening(array: np.ndarray, onsets: int = 2 * SIGNATURE_LENGTH) -> list[Note]:
+    """The notes of a piece's first ``onsets`` onsets, enough for its melodic signature (else the whole piece,
+    where held high notes hide so many onsets that the top line needs more)."""
+    starts = np.unique(array[:, 1])
+    if len(starts) <= onsets:
+        return _as_notes(array)
+    head = _as_notes(array[array[:, 1] <= starts[onsets - 1]])
+    return head if melodic_signature(head) is not None else _as_notes(array)
 
 
 def tokenize_folder(midi_dir: str | os.PathLike, manifest_path: str | os.PathLike, val_fraction: float,
@@ -109,22 +130,22 @@ def tokenize_folder(midi_dir: str | os.PathLike, manifest_path: str | os.PathLik
     """
     tokenizer = tokenizer or make_tokenizer()
     pieces, skipped = read_pieces(midi_dir, manifest_path)
-    families = tune_families([(pid, notes, source) for pid, source, notes in pieces])
+    families = tune_families([(pid, _opening(notes), source) for pid, source, notes in pieces])
     held_out = validation_families(families, val_fraction)
-    encoded = [(pid, notes, tokenizer.encode(notes)) for pid, _, notes in pieces]
+    encoded = [(pid, len(notes), int(notes[:, 2].max()), tokenizer.encode(_as_notes(notes)))
+               for pid, _, notes in pieces]
     train_all = [p for p in encoded if p[0] not in held_out]
-    kept = set(cap_pieces([len(t) for _, _, t in train_all], [pid for pid, _, _ in train_all], train_tokens))
+    kept = set(cap_pieces([len(p[3]) for p in train_all], [p[0] for p in train_all], train_tokens))
     splits = {"train": [p for i, p in enumerate(train_all) if i in kept],
               "val": [p for p in encoded if p[0] in held_out],
               "unused": [p for i, p in enumerate(train_all) if i not in kept]}
-    rows = [{"piece_id": pid, "family": families[pid], "split": split, "tokens": len(tokens), "notes": len(notes),
-             "steps": max(n.end for n in notes)} for split, chosen in splits.items() for pid, notes, tokens in chosen]
-    train, val = (np.concatenate([t for _, _, t in splits[k]]).astype(np.uint16) for k in ("train", "val"))
+    rows = [{"piece_id": pid, "family": families[pid], "split": split, "tokens": len(tokens), "notes": notes,
+             "steps": steps} for split, chosen in splits.items() for pid, notes, steps, tokens in chosen]
+    train, val = (np.concatenate([p[3] for p in splits[k]]).astype(np.uint16) for k in ("train", "val"))
     stats = TokenStats(len(splits["train"]), len(splits["val"]), len(train), len(val),
-                       sum(len(n) for _, n, _ in splits["train"]), sum(len(n) for _, n, _ in splits["val"]),
-                       sum(max(x.end for x in n) for _, n, _ in splits["val"]), skipped,
-                       families=len(set(families.values())), pieces_unused=len(splits["unused"]),
-                       tokens_train_uncapped=sum(len(t) for _, _, t in train_all))
+                       sum(p[1] for p in splits["train"]), sum(p[1] for p in splits["val"]),
+                       sum(p[2] for p in splits["val"]), skipped, families=len(set(families.values())),
+                       pieces_unused=len(splits["unused"]), tokens_train_uncapped=sum(len(p[3]) for p in train_all))
     log.info("tokenized %d pieces in %d tune families: %s", len(pieces), stats.families, stats)
     return train, val, stats, rows
 
