@@ -24,6 +24,7 @@ include: "rules/crossprompt.smk"
 include: "rules/plots.smk"
 include: "rules/gallery.smk"
 include: "rules/analysis.smk"
+include: "rules/learned.smk"
 include: "rules/conditional.smk"  # after the rules it reuses (train, sample, render_pianoroll)
 include: "rules/compare_runs.smk"
 

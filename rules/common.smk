@@ -127,6 +127,27 @@ def conditional_train_section():
     return {**settings, "steps": steps, "eval_interval": max(1, steps // evals)}
 
 
+def conditional_samples():
+    """The conditional model's samples, one per genre (none unless conditional.enabled)."""
+    return expand(R("conditional/samples/{genre}.mid"), genre=GENRES) if config["conditional"]["enabled"] else []
+
+
+def learned_outputs():
+    """What each model learned, taken apart (rules/learned.smk): parts, the classifier, the synthetic rules."""
+    rules = [R("rules.tsv"), R("rules.png")] if genres_of_kind("synthetic") else []
+    return [R("heldout.png"), R("fidelity.tsv"), R("fidelity.png"), *rules]
+
+
+def findings_figures():
+    """The figures of the findings shown in the gallery: (path, caption)."""
+    figures = [(R("cross_genre.png"), "Each model on every genre's held-out pieces: bits per note, pitch and timing"),
+               (R("heldout.png"), "Each model's bits per note by part, against the n-gram floor"),
+               (R("fidelity.png"), "Does the music pass as its genre? The twelve models as a classifier")]
+    if genres_of_kind("synthetic"):
+        figures.append((R("rules.png"), "The synthetic generators' rules: their pieces and the models' samples"))
+    return figures
+
+
 def conditional_outputs():
     """Final outputs of the conditional model (none unless conditional.enabled)."""
     if not config["conditional"]["enabled"]:
@@ -239,7 +260,7 @@ def per_genre_products():
 
 def all_outputs():
     """Every final output of the experiment."""
-    return listen_and_look_outputs() + per_genre_products() + [
+    return listen_and_look_outputs() + per_genre_products() + learned_outputs() + [
         R("comparison.png"),
         R("summary.tsv"),
         R("cross_genre.tsv"),

@@ -113,11 +113,13 @@ rule build_gallery:
         samples=expand(R("samples/{genre}.mid"), genre=GENRES),
         audio=audio_outputs(),
         training_audio=training_audio_outputs(),
+        findings=[path for path, _ in findings_figures()],
     output:
         html=R("index.html"),
     params:
         genres=GENRES,
         sources={g: source(g) for g in GENRES},
+        captions=[caption for _, caption in findings_figures()],
     log:
         "logs/build_gallery/all.log",
     resources:

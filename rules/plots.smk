@@ -59,6 +59,7 @@ rule summarise_run:
         metrics=each_model(R("metrics/{genre}{rep}.tsv")),
         memorisation=each_model(R("memorisation/{genre}{rep}.tsv")),
         batches=each_model(R("samples_batch/{genre}{rep}.tsv")),
+        fidelity=R("fidelity.tsv"),
     output:
         summary=report(R("summary.tsv"), caption="../report/summary.rst", category="Comparison"),
     params:

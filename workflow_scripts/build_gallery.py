@@ -7,4 +7,5 @@ log_to_file(snakemake.log[0])
 inp, p = snakemake.input, snakemake.params
 build_gallery(out_path=snakemake.output.html, genres=p.genres, sources=p.sources, summary_path=inp.summary,
               pianorolls=inp.pianorolls, curves=inp.curves, samples=inp.samples, comparison=inp.comparison,
-              training_curves=inp.training_curves, audio=inp.audio, training_audio=inp.training_audio)
+              training_curves=inp.training_curves, audio=inp.audio, training_audio=inp.training_audio,
+              findings=list(zip(inp.findings, p.captions)))

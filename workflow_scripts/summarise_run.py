@@ -8,4 +8,4 @@ inp, p = snakemake.input, snakemake.params
 write_summary(genres=p.genres, sources=p.sources, stats=inp.stats, histories=inp.histories, samples=inp.samples,
               eval_pieces=inp.eval_pieces, ngram_pieces=inp.ngram_pieces, metrics=p.metrics,
               memorisation=p.memorisation, batches=p.batches, memorised_share=p.memorised_share,
-              summary_path=snakemake.output.summary)
+              fidelity_path=inp.fidelity, summary_path=snakemake.output.summary)

@@ -25,9 +25,10 @@ LIKELIHOOD_COLUMNS = ["seeds", "bits_per_token", "bits_per_note", "bits_per_note
                       "bits_per_note_seed_sd", "bits_per_second", *PART_COLUMNS,
                       "ngram_bits_per_note", "ngram_bits_per_note_low", "ngram_bits_per_note_high",
                       "vs_ngram", "vs_ngram_low", "vs_ngram_high", "beats_ngram"]
+FIDELITY_COLUMNS = ["heldout_classified_own", "samples_pass_as_own"]
 SAMPLE_COLUMNS = ["feature_overlap", "feature_overlap_seed_sd", "copied_8grams", "copied_16grams",
                   "heldout_copied_16grams", "longest_copy_notes", "memorised", "malformed_rate"]
-ANALYSIS_COLUMNS = LIKELIHOOD_COLUMNS + SAMPLE_COLUMNS
+ANALYSIS_COLUMNS = LIKELIHOOD_COLUMNS + SAMPLE_COLUMNS + FIDELITY_COLUMNS
 SUMMARY_COLUMNS = ["genre", "title", "group", "source", "families", "pieces_train", "pieces_val", "tokens_train",
                    "tokens_val", "train_data", "parameters", "steps", "final_train_loss", "final_val_loss",
                    "sample_notes", "sample_seconds", *ANALYSIS_COLUMNS]
@@ -115,12 +116,14 @@ def summary_row(genre: str, source: dict, stats_path: str, history_path: str, sa
 
 def write_summary(*, genres: list[str], sources: dict, stats: list[str], histories: list[str], samples: list[str],
                   eval_pieces: list[str], ngram_pieces: list[str], metrics: dict, memorisation: dict, batches: dict,
-                  memorised_share: float, summary_path: str) -> list[dict]:
+                  memorised_share: float, fidelity_path: str, summary_path: str) -> list[dict]:
     """The summarise_run rule: one row per genre (``SUMMARY_COLUMNS``).
 
     ``eval_pieces`` are the per-piece tables of every model and seed, ``ngram_pieces`` those of the n-gram floors;
-    ``metrics``, ``memorisation`` and ``batches`` map each genre to its tables, one per seed.
+    ``metrics``, ``memorisation`` and ``batches`` map each genre to its tables, one per seed; ``fidelity_path``
+    is the classifier's table (``analysis.fidelity``).
     """
+    fidelity = {(r["set"], r["source"]): r["classified_as_expected"] for r in read_table(fidelity_path)}
     scores = load_piece_bits(eval_pieces)
     floors = load_piece_bits(ngram_pieces)
     rows = []
@@ -130,6 +133,8 @@ def write_summary(*, genres: list[str], sources: dict, stats: list[str], histori
         row.update(likelihood_columns(genre, scores[genre, genre], floors[genre, genre], row["tokens_val"] - 1,
                                       seconds))
         row.update(sample_columns(metrics[genre], memorisation[genre], batches[genre], memorised_share))
+        row.update({"heldout_classified_own": fidelity.get(("validation", genre), "NA"),
+                    "samples_pass_as_own": fidelity.get(("samples", genre), "NA")})
         rows.append(row)
         log.info("%s: %s bits/note [%s, %s] over %d seed(s); n-gram floor %s: beats it: %s", genre,
                  row["bits_per_note"], row["bits_per_note_low"], row["bits_per_note_high"], row["seeds"],

@@ -109,10 +109,19 @@ def _genre_article(page: _Page, genre: str, source: dict, columns: Sequence[str]
     return "\n".join(parts)
 
 
+def _findings(page: _Page, findings: Sequence[tuple[str, str]]) -> str:
+    if not findings:
+        return ""
+    figures = "\n".join(page.figure(path, caption, caption) for path, caption in findings)
+    return f'<section id="findings"><h2>What the models learned</h2>\n{figures}\n</section>'
+
+
 def render_gallery(out_path: str | os.PathLike, genres: Sequence[str], sources: dict, summary_path: str,
                    pianorolls: Sequence[str], curves: Sequence[str], samples: Sequence[str], comparison: str,
-                   training_curves: str, audio: Sequence[str] = (), training_audio: Sequence[str] = ()) -> str:
-    """The page's HTML. Per-genre lists follow ``genres``; ``audio``/``training_audio`` may be empty (no audio)."""
+                   training_curves: str, audio: Sequence[str] = (), training_audio: Sequence[str] = (),
+                   findings: Sequence[tuple[str, str]] = ()) -> str:
+    """The page's HTML. Per-genre lists follow ``genres``; ``audio``/``training_audio`` may be empty (no audio);
+    ``findings`` are (figure, caption) pairs shown in a section of their own."""
     per_genre = {"pianorolls": pianorolls, "curves": curves, "samples": samples}
     per_genre.update({name: files for name, files in (("audio", audio), ("training_audio", training_audio))
                       if files})
@@ -155,6 +164,7 @@ def render_gallery(out_path: str | os.PathLike, genres: Sequence[str], sources: 
 {page.figure(training_curves, "Train and validation loss of every genre's model",
              "Train and validation loss of each model over its training steps.")}
 </section>
+{_findings(page, findings)}
 {sections}
 <footer>Built by the midi-genres workflow. Every number above comes from
 <a href="{page.url(summary_path)}">{html.escape(Path(summary_path).name)}</a>.</footer>
@@ -165,9 +175,10 @@ def render_gallery(out_path: str | os.PathLike, genres: Sequence[str], sources: 
 
 def build_gallery(*, out_path: str | os.PathLike, genres: Sequence[str], sources: dict, summary_path: str,
                   pianorolls: Sequence[str], curves: Sequence[str], samples: Sequence[str], comparison: str,
-                  training_curves: str, audio: Sequence[str] = (), training_audio: Sequence[str] = ()) -> None:
+                  training_curves: str, audio: Sequence[str] = (), training_audio: Sequence[str] = (),
+                  findings: Sequence[tuple[str, str]] = ()) -> None:
     """The build_gallery rule: write the page (``render_gallery``) to ``out_path``, atomically."""
     text = render_gallery(out_path, genres, sources, summary_path, pianorolls, curves, samples, comparison,
-                          training_curves, audio=audio, training_audio=training_audio)
+                          training_curves, audio=audio, training_audio=training_audio, findings=findings)
     with atomic_path(out_path) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from midi_genres.core.atomic import atomic_path
 from midi_genres.core.midi import read_midi
 from midi_genres.core.notes import Note, steps_to_seconds
+from midi_genres.core.tables import number, read_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -356,3 +357,36 @@ def render_genre_comparison(*, genres: Sequence[str], sources: dict, drums: dict
         groups.setdefault(src.get("group", "Other"), []).append(
             load_panel(sample, genre, src.get("title", genre), src["tempo"], drums=drums[genre]))
     render_comparison(list(groups.items()), figure_path, seconds=seconds)
+
+
+PART_COLOURS = {"pitch": "tab:blue", "timing": "tab:orange", "duration": "tab:green", "structure": "0.6"}
+
+
+def render_heldout_bits(*, summary_path: str | os.PathLike, figure_path: str | os.PathLike) -> None:
+    """The render_heldout rule: per genre, its own model's held-out bits per note as a bar stacked by part (pitch,
+    timing, duration, structure) with the 95% interval, beside the n-gram floor (a diamond with its interval)."""
+    import matplotlib
+
+    rows = read_table(summary_path)
+    with matplotlib.rc_context({"font.size": 8}):
+        fig = _new_figure((max(700, 70 * len(rows) + 200), 520), layout="constrained")
+        ax = fig.subplots()
+        x = list(range(len(rows)))
+        bottom = [0.0] * len(rows)
+        for part, colour in PART_COLOURS.items():
+            heights = [number(r.get(f"{part}_bits_per_note")) for r in rows]
+            ax.bar(x, heights, 0.6, bottom=bottom, color=colour, label=part)
+            bottom = [b + (h if h == h else 0.0) for b, h in zip(bottom, heights)]
+        for key, marker, label in (("bits_per_note", "none", "Transformer: 95% interval over held-out pieces"),
+                                   ("ngram_bits_per_note", "D", "n-gram floor (interpolated Kneser-Ney)")):
+            centre = [number(r.get(key)) for r in rows]
+            low = [c - number(r.get(f"{key}_low")) for c, r in zip(centre, rows)]
+            high = [number(r.get(f"{key}_high")) - c for c, r in zip(centre, rows)]
+            offset = 0.0 if marker == "none" else 0.38
+            ax.errorbar([i + offset for i in x], centre, yerr=[low, high], fmt=marker, color="black", capsize=3,
+                        markersize=4, label=label)
+        ax.set_xticks(x, [r["title"] for r in rows], rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_ylabel("bits per held-out note (own model, mean over seeds)")
+        ax.set_title("What each model pays for: bits per note by part, against the n-gram floor")
+        ax.legend(fontsize=7)
+        _save_png(fig, figure_path)
