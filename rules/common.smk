@@ -81,6 +81,15 @@ def train_section(genre, rep):
     return {**{k: v for k, v in settings.items() if k != "seeds"}, "seed": settings["seed"] + replicate}
 
 
+def model_card_facts(genre):
+    """What the workflow knows of a genre's model for its card (``midi-genres info``, the API): name, title,
+    corpus, tempo and whether it plays as drums."""
+    src = source(genre)
+    where = src.get("collection") or src.get("generator") or src.get("path")
+    return {"genre": genre, "title": src.get("title", genre), "source": f"{src['kind']}:{where}",
+            "tempo": src["tempo"], "drums": is_drums(genre)}
+
+
 def source(genre):
     """The genre's source definition."""
     return config["sources"][genre]

@@ -6,6 +6,7 @@ rule train:
     input:
         train=T("{genre}.npy"),
         val=T("{genre}.val.npy"),
+        stats=T("{genre}.stats.json"),
     output:
         checkpoint=R("checkpoints/{genre}{rep}.pt"),
         history=R("train/{genre}{rep}.tsv"),
@@ -14,6 +15,7 @@ rule train:
         model=config["model"],
         train=lambda wc: train_section(wc.genre, wc.rep),
         state=lambda wc: R(f"train_state/{wc.genre}{wc.rep}.pt"),
+        card=lambda wc: model_card_facts(wc.genre),
     log:
         "logs/train/{genre}{rep}.log",
     benchmark:

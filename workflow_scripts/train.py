@@ -7,4 +7,5 @@ log_to_file(snakemake.log[0])
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
 train_genre(train_path=inp.train, val_path=inp.val, model_params=p.model, train_params=p.train,
             checkpoint_path=out.checkpoint, history_path=out.history, state_path=p.state, threads=snakemake.threads,
-            extra_tokens=p.get("extra_tokens", ()), tokenizer=p.tokenizer)
+            extra_tokens=p.get("extra_tokens", ()), tokenizer=p.tokenizer, card=p.get("card"),
+            stats_path=inp.get("stats"))

@@ -24,6 +24,7 @@ from midi_genres.model.checkpoint import save_checkpoint
 from midi_genres.model.runtime import precision_autocast, resolve_device, resolve_precision
 from midi_genres.model.transformer import ModelConfig, MusicTransformer
 from midi_genres.tokens import make_tokenizer
+from midi_genres.tokens.dataset import load_stats
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +253,8 @@ def model_card(card: dict | None, checkpoint: dict, tokenizer: str, train_tokens
 
 def train_genre(*, train_path: str, val_path: str, model_params: dict, train_params: dict, checkpoint_path: str,
                 history_path: str, state_path: str | None = None, threads: int = 1,
-                extra_tokens: Sequence[str] = (), tokenizer: str = "event", card: dict | None = None) -> None:
+                extra_tokens: Sequence[str] = (), tokenizer: str = "event", card: dict | None = None,
+                stats_path: str | None = None) -> None:
     """The train rule: token files -> checkpoint (weights, configs, vocabulary, history, model card) + history table.
 
     ``state_path`` (outside the rule's outputs, which Snakemake deletes before a job) holds the resumable state.
@@ -262,9 +264,13 @@ def train_genre(*, train_path: str, val_path: str, model_params: dict, train_par
     ``card`` (plain data) describes the model for the people who play with it (``midi-genres info``), under the keys
     ``CARD_KEYS``: ``genre``, ``title``, ``source`` (where the corpus came from), ``tempo`` (bpm its music is played
     at), ``drums`` (whether its MIDI is a drum track), ``pieces_train``, ``tokens_train`` and ``families`` (tune
-    families of the corpus). ``model_card`` adds what training knows; a model without ``tempo`` plays at 120 bpm.
+    families of the corpus; taken from the token statistics at ``stats_path`` when given). ``model_card`` adds what
+    training knows; a model without ``tempo`` plays at 120 bpm.
     """
     card = plain_data(card or {})  # refused before hours of training, not after
+    if stats_path is not None:
+        stats = load_stats(stats_path)
+        card.update(pieces_train=stats.pieces_train, families=stats.families)
     tok = make_tokenizer(tokenizer, extra_tokens)
     train_tokens = np.load(train_path)
     checkpoint, history = train(train_tokens, np.load(val_path),
