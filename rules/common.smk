@@ -42,10 +42,17 @@ def R(path):
     return f"{RESULTS}/{path}"
 
 
+def token_folder():
+    """data/tokens/ for event tokens of whole corpora; data/tokens/<tokenizer>/ for another tokenizer and
+    .../cap<N>/ under a corpus.train_tokens cap, so runs side by side keep their own token streams."""
+    parts = ["data/tokens"] + ([TOKENIZER] if TOKENIZER != "event" else [])
+    cap = config["corpus"]["train_tokens"]
+    return "/".join(parts + ([f"cap{cap}"] if cap is not None else []))
+
+
 def T(path):
-    """``path`` inside the token folder of the configured tokenizer: data/tokens/ for event, data/tokens/<name>/
-    for the others, so runs with different tokenizers keep their own token streams."""
-    return f"data/tokens/{path}" if TOKENIZER == "event" else f"data/tokens/{TOKENIZER}/{path}"
+    """``path`` inside the token folder of this run (``token_folder``)."""
+    return f"{token_folder()}/{path}"
 
 
 def genres_of_kind(kind):

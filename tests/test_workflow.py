@@ -221,7 +221,7 @@ def test_two_seeds_and_a_token_cap_give_every_number_its_spread_and_equal_data(t
         assert not torch.equal(first["model_state"]["head.weight"], second["model_state"]["head.weight"])
         for table in ("eval", "metrics", "memorisation", "samples_batch"):
             assert (tmp_path / f"results/{table}/{genre}.seed1.tsv").exists(), table
-        stats = json.loads((tmp_path / f"data/tokens/{genre}.stats.json").read_text())
+        stats = json.loads((tmp_path / f"data/tokens/cap1500/{genre}.stats.json").read_text())  # its own folder
         assert stats["tokens_train"] <= 1500 < stats["tokens_train_uncapped"] and stats["pieces_unused"] > 0
     rows = {r["genre"]: r for r in csv.DictReader(open(tmp_path / "results/summary.tsv"), delimiter="\t")}
     for r in rows.values():
