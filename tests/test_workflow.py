@@ -211,7 +211,7 @@ def test_two_seeds_and_a_token_cap_give_every_number_its_spread_and_equal_data(t
     cfg = tiny_config()
     cfg["genres"] = ["bach", "rap"]
     cfg["train"]["seeds"] = 2
-    cfg["corpus"]["train_tokens"] = 1500
+    cfg["corpus"].update(train_tokens=1500, max_pieces=10, val_fraction=0.3)  # 3 held-out pieces: intervals
     cfg["audio"]["enabled"] = False
     snakemake(tmp_path, "--cores", "2", config=cfg)
     for genre in cfg["genres"]:
