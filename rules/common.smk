@@ -45,9 +45,9 @@ def R(path):
 def token_folder():
     """data/tokens/ for event tokens of whole corpora; data/tokens/<tokenizer>/ for another tokenizer and
     .../cap<N>/ under a corpus.train_tokens cap, so runs side by side keep their own token streams."""
-    parts = ["data/tokens"] + ([TOKENIZER] if TOKENIZER != "event" else [])
+    parts = ["data", "tokens"] + ([TOKENIZER] if TOKENIZER != "event" else [])
     cap = config["corpus"]["train_tokens"]
-    return "/".join(parts + ([f"cap{cap}"] if cap is not None else []))
+    return os.path.join(*parts, *([f"cap{cap}"] if cap is not None else []))
 
 
 def T(path):
