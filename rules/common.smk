@@ -260,9 +260,10 @@ def per_genre_products():
             R("samples/{genre}.mid"),
             R("pianorolls/{genre}.png"),
             R("ngram/{genre}.tsv"),
+            R("fidelity/{genre}.tsv"),
         ],
         genre=GENRES,
-    )
+    ) + expand(R("rules/{genre}.tsv"), genre=genres_of_kind("synthetic"))
     per_model = [
         R("checkpoints/{genre}{rep}.pt"),
         R("train/{genre}{rep}.tsv"),
