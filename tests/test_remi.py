@@ -76,6 +76,10 @@ def test_a_remi_run_beside_the_event_run_and_their_comparison(run):
         bits = {r["genre"]: r for r in rows if r["measure"] == "bits_per_note"}
         assert all(float(bits[g]["results"]) > 0 and float(bits[g]["results-remi"]) > 0 for g in GENRES)
         assert (run / "results-remi/compare_runs.png").read_bytes()[:4] == b"\x89PNG"
+        # what each model learned works on REMI tokens too: parts (BAR/POSITION = timing), floor, classifier
+        summary = read_table(run / "results-remi/summary.tsv")
+        assert all(float(r["timing_bits_per_note"]) > 0 and float(r["ngram_bits_per_note"]) > 0 for r in summary)
+        assert {r["set"] for r in read_table(run / "results-remi/fidelity.tsv")} >= {"validation", "samples"}
         # the event run is untouched and still up to date
         assert before == {p: p.stat().st_mtime_ns for p in (run / "results").rglob("*") if p.is_file()}
         assert "Nothing to be done" in (lambda p: p.stdout + p.stderr)(snakemake(run, "-n"))
