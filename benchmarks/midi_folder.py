@@ -34,10 +34,13 @@ def cpu_name() -> str:
 
 def stage(name: str, folder: str, out: str, workers: int) -> dict:
     """Run one stage here (in the child process) and return its time and peak RSS."""
-    try:
+    import midi_genres
+
+    # the layout of the code on PYTHONPATH decides (an editable install would otherwise fill in missing modules)
+    if (Path(midi_genres.__file__).parent / "sources").is_dir():
         from midi_genres.sources.midi_dir import import_midi_dir
         from midi_genres.tokens.dataset import tokenize_folder
-    except ImportError:  # the baseline revision's flat layout
+    else:  # the baseline revision's flat layout
         from midi_genres.dataset import tokenize_folder
         from midi_genres.midi_dir import import_midi_dir
 
