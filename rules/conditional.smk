@@ -38,6 +38,7 @@ use rule train as train_conditional with:
         train=conditional_train_section(),
         state=R("train_state/conditional.pt"),
         extra_tokens=genre_tokens(GENRES),
+        card={"genre": "conditional", "title": "One conditional model of every genre"},
     log:
         "logs/train/conditional.log",
     benchmark:

@@ -148,7 +148,9 @@ def test_the_real_page_loads_cleanly_in_a_real_browser(run, tmp_path):
     seen = check_page(page, screenshot=tmp_path / "gallery.png")
     assert seen.errors == [] and seen.broken_images == [] and seen.broken_audio == []
     assert seen.title == "midi-genres: what each model learned"
-    assert len(seen.images) == 2 + 2 * len(GENRES)  # comparison, all curves; per genre piano roll and curves
+    # comparison, all curves; the findings (cross-genre, held-out bits, classifier, synthetic rules); per genre
+    # piano roll and curves
+    assert len(seen.images) == 2 + 4 + 2 * len(GENRES)
     assert (tmp_path / "gallery.png").read_bytes()[:8] == PNG_SIGNATURE
     if not AUDIO:
         pytest.skip("audio tools not installed: the page was checked without players")

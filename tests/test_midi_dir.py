@@ -142,8 +142,9 @@ def midi_dir_config(path, **extra):
 
 @pytest.mark.slow
 def test_workflow_trains_and_samples_a_midi_dir_genre_and_notices_new_files(folder, tmp_path):
-    for k in range(4):  # enough pieces for a validation split
-        write_song(folder / "more" / f"riff{k}.mid", riff(36 + k, bars=4), BASS, DRUMS)
+    for k in range(4):  # enough pieces (and tunes: a lead line of its own each) for a validation split
+        lead = [Note(72 + (i * (k + 2)) % 9, 2 * i, 2 * i + 2) for i in range(32)]
+        write_song(folder / "more" / f"riff{k}.mid", riff(36 + k, bars=4) + lead, BASS, DRUMS)
     work = tmp_path / "work"
     work.mkdir()
     cfg = midi_dir_config(folder, max_pieces=None)  # tiny_config caps pieces at 5; this genre takes all

@@ -89,8 +89,9 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
     cfg["overrides"] = {"rap": {"sample": {"temperature": 1.1}}}
     gallery = {"build_gallery": set(), **({"render_audio": {"rap"}} if AUDIO else {})}
     analysis = {"sample_batch": {"rap"}, "musical_metrics": {"rap"}, "memorisation": {"rap"},
-                "aggregate_metrics": set()}
-    analysis["summarise_run"] = set()
+                "aggregate_metrics": set(), "summarise_run": set(), "synthetic_rules": {"rap"},
+                "aggregate_rules": set(), "score_music": set(GENRES), "aggregate_fidelity": set(),
+                "render_heldout": set()}  # every model scores rap's new samples (the classifier)
     assert planned_jobs(run, config=cfg) == {"sample": {"rap"}, "render_pianoroll": {"rap"},
                                              "render_comparison": set(), "all": set(), **gallery, **analysis}
     (run / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
@@ -100,6 +101,7 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
     assert "extract_corpus" not in from_tokens and "synthesize" not in from_tokens
     # every model is evaluated on rap's new validation split (the cross-genre matrix); all else is rap's alone
     assert from_tokens.pop("evaluate_model") == set(GENRES) and "summarise_run" in from_tokens
+    assert from_tokens.pop("score_music") == set(GENRES)  # the classifier scores rap's new samples with every model
     assert all(genres <= {"rap"} for genres in from_tokens.values()), from_tokens
     # Snakemake 9 reruns a job whose input's content changed; a missing intermediate file alone is not rebuilt while
     # its consumers are up to date. The tokens are restored afterwards (bytes and time): the run is shared.
@@ -111,7 +113,8 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
                    **({"render_audio": {"bach"}} if AUDIO else {})}
         analysis = {"evaluate_model": {"bach"}, "aggregate_cross_genre": set(), "sample_batch": {"bach"},
                     "musical_metrics": {"bach"}, "memorisation": {"bach"}, "aggregate_metrics": set(),
-                    "summarise_run": set()}
+                    "summarise_run": set(), "ngram_floor": {"bach"}, "score_music": set(GENRES),
+                    "aggregate_fidelity": set(), "render_heldout": set()}
         # bach <- atonal is sampled and drawn again (new bach model); both pairs are measured again (new corpus)
         open_ends = {"crossprompt_sample": set(), "render_crossprompt_pianoroll": set(), "crossprompt": set(),
                      "aggregate_crossprompt": set()}

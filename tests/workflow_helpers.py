@@ -48,6 +48,6 @@ def planned_jobs(workdir, *args, config=None):
         if line.startswith("rule ") and line.endswith(":"):
             rule = line[5:-1]
             jobs.setdefault(rule, set())
-        elif line.startswith("wildcards: genre=") and rule:
-            jobs[rule].add(line.split("=", 1)[1])
+        elif line.startswith("wildcards: genre=") and rule:  # "genre=rap" or "genre=rap, rep=.seed1"
+            jobs[rule].add(line.split("=", 1)[1].split(",")[0])
     return jobs
