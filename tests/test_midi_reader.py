@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import math
 import sys
 from pathlib import Path
 
@@ -15,8 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import canonical_note_lists
 
-from midi_genres.core.constants import STEPS_PER_QUARTER
-from midi_genres.core.midi import MAX_MIDI_BYTES, MAX_MIDI_NOTES, MidiReadError, midi_bytes, read_midi
+from midi_genres.core.midi import (
+    MAX_MIDI_BYTES,
+    MAX_MIDI_NOTES,
+    MidiReadError,
+    _notes_pretty_midi,
+    midi_bytes,
+    read_midi,
+)
 from midi_genres.core.notes import Note, normalize, steps_to_seconds
 from midi_genres.sources.midi_dir import import_midi_dir
 from midi_genres.sources.midi_folder import notes_cache_path, read_manifest, read_notes_cache
@@ -27,30 +32,16 @@ from make_midi_folder import make_midi_folder  # noqa: E402
 
 
 def reference_read_midi(path, keep_drums=True, max_bytes=MAX_MIDI_BYTES, max_notes=MAX_MIDI_NOTES):
-    """read_midi as it was on pretty_midi: seconds back to ticks through the tempo map, then 16ths."""
+    """read_midi as it was, all on pretty_midi (seconds back to ticks through the tempo map, then 16ths): the size
+    checks, then the package's pretty_midi reader, which read_midi keeps only for files where the two would pair
+    note-offs differently; everywhere else the two paths must agree."""
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
         raise MidiReadError(f"{path}: empty file")
     if size > max_bytes:
         raise MidiReadError(f"{path}: {size} bytes exceeds the limit of {max_bytes} bytes for one MIDI file")
-    try:
-        pm = pretty_midi.PrettyMIDI(str(path))
-    except Exception as exc:
-        raise MidiReadError(f"{path}: not a readable MIDI file ({type(exc).__name__}: {exc})") from exc
-    count = sum(len(inst.notes) for inst in pm.instruments if keep_drums or not inst.is_drum)
-    if count > max_notes:
-        raise MidiReadError(f"{path}: {count} notes exceeds the limit of {max_notes} notes for one MIDI file")
-    ticks_per_step = pm.resolution / STEPS_PER_QUARTER
-    notes = []
-    for inst in pm.instruments:
-        if inst.is_drum and not keep_drums:
-            continue
-        for n in inst.notes:
-            start = math.floor(pm.time_to_tick(n.start) / ticks_per_step + 0.5)
-            end = max(math.floor(pm.time_to_tick(n.end) / ticks_per_step + 0.5), start + 1)
-            notes.append(Note(n.pitch, start, end))
-    return normalize(notes)
+    return _notes_pretty_midi(path, keep_drums, max_notes)
 
 
 def reference_midi_bytes(notes, tempo_bpm, drums=False):
