@@ -84,8 +84,9 @@ rule evaluate_conditional:
     input:
         checkpoint=R("conditional/checkpoint.pt"),
         val=expand(T("{genre}.val.npy"), genre=GENRES),
-        stats=expand(T("{genre}.stats.json"), genre=GENRES),
+        pieces=expand(T("{genre}.pieces.tsv"), genre=GENRES),
         separate=expand(R("eval/{genre}.tsv"), genre=GENRES),
+        separate_pieces=expand(R("eval/{genre}.pieces.tsv"), genre=GENRES),
     output:
         table=R("conditional/likelihood.tsv"),
         figure=R("conditional/likelihood.png"),

@@ -10,7 +10,7 @@ import yaml
 
 from midi_genres.core.midi import read_midi
 from midi_genres.core.notes import Note
-from midi_genres.experiments.conditional import conditional_likelihood, tag_stream, tag_streams
+from midi_genres.experiments.conditional import LIKELIHOOD_COLUMNS, conditional_likelihood, tag_stream, tag_streams
 from midi_genres.model.checkpoint import CheckpointError, load_checkpoint
 from midi_genres.model.transformer import ModelConfig, MusicTransformer
 from midi_genres.tokens.base import BOS, genre_tokens
@@ -49,9 +49,10 @@ def test_likelihood_scores_the_same_targets_as_a_separate_model_without_the_genr
     model = MusicTransformer(ModelConfig(vocab_size=TOK.size, max_len=16, d_model=32, n_heads=2, n_layers=1,
                                          d_ff=64)).eval()
     stream = np.concatenate([TOK.encode(PIECE)] * 5)  # longer than max_len: several windows
-    row = conditional_likelihood(model, stream, 291, notes=15)
+    row = conditional_likelihood(model, stream, 291, piece_notes=[3] * 5)
     assert row["tokens"] == len(stream) - 1 and row["bits"] > 0
     assert row["bits_per_note"] == pytest.approx(row["bits"] / 15)
+    assert len(row["piece_bits"]) == 5 and row["piece_bits"].sum() == pytest.approx(row["bits"])
 
 
 def test_train_and_sample_with_genre_tokens(tmp_path):
@@ -104,6 +105,7 @@ def test_workflow_trains_one_conditional_model_with_the_total_budget(run, tmp_pa
         own = next(e for e in evals[r["genre"]] if e["data"] == r["genre"])
         assert r["tokens"] == own["tokens"] and r["separate_bits_per_note"] == own["bits_per_note"]
         assert float(r["conditional_bits_per_note"]) > 0
+        assert list(r)[:12] == LIKELIHOOD_COLUMNS
     for genre in GENRES:
         assert read_midi(run / f"results/conditional/samples/{genre}.mid")
         assert (run / f"results/conditional/pianorolls/{genre}.png").read_bytes()[:4] == b"\x89PNG"
