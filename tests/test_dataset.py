@@ -67,6 +67,13 @@ def test_a_folder_with_no_usable_piece_is_an_error_and_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_folder_of_one_tune_is_refused_naming_it(tmp_path):
+    pieces = [Piece(f"v{k}", "x", tune(1, transpose=k)) for k in range(4)]
+    write_midi_folder(pieces, tmp_path / "my riffs", tmp_path / "m.tsv")
+    with pytest.raises(ValueError, match="my riffs: need at least 2 tune families.*4 pieces are all variants"):
+        tokenize_folder(tmp_path / "my riffs", tmp_path / "m.tsv", 0.25)
+
+
 def test_variants_of_one_tune_are_held_out_together(tmp_path):
     pieces = [Piece(f"tune{k}_{v}", f"file{k}_{v}.abc", tune(k, transpose=2 * v)) for k in range(12) for v in range(3)]
     write_midi_folder(pieces, tmp_path / "midi", tmp_path / "m.tsv")

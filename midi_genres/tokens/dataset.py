@@ -131,7 +131,12 @@ def tokenize_folder(midi_dir: str | os.PathLike, manifest_path: str | os.PathLik
     tokenizer = tokenizer or make_tokenizer()
     pieces, skipped = read_pieces(midi_dir, manifest_path)
     families = tune_families([(pid, _opening(notes), source) for pid, source, notes in pieces])
-    held_out = validation_families(families, val_fraction)
+    try:
+        held_out = validation_families(families, val_fraction)
+    except ValueError as exc:
+        raise ValueError(f"{midi_dir}: {exc}: its {len(pieces)} pieces are all variants of one tune (the same "
+                         "opening melody, transposed or in another rhythm), so none can be held out as unseen "
+                         "music; add pieces of other tunes") from None
     encoded = [(pid, len(notes), int(notes[:, 2].max()), tokenizer.encode(_as_notes(notes)))
                for pid, _, notes in pieces]
     train_all = [p for p in encoded if p[0] not in held_out]
