@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import canonical_note_lists
 
+import midi_genres.core.midi as midi_module
 from midi_genres.core.midi import (
     MAX_MIDI_BYTES,
     MAX_MIDI_NOTES,
@@ -62,6 +63,13 @@ def outcome(reader, path, **kw):
         return reader(path, **kw)
     except MidiReadError:
         return "MidiReadError"
+
+
+@pytest.fixture(params=["symusic where it pairs alike", "event reader everywhere"])
+def either_reader(request, monkeypatch):
+    """Run a test as read_midi runs, and again with every file sent to the event reader (pretty_midi's pairing)."""
+    if request.param == "event reader everywhere":
+        monkeypatch.setattr(midi_module, "_pairing_is_ambiguous", lambda score: True)
 
 
 def assert_same_as_reference(path):
@@ -117,7 +125,7 @@ AWKWARD = {
 
 @pytest.mark.parametrize("name", sorted(AWKWARD))
 @pytest.mark.parametrize("fmt", [0, 1])
-def test_reader_equals_pretty_midi_on_awkward_files(tmp_path, name, fmt):
+def test_reader_equals_pretty_midi_on_awkward_files(tmp_path, name, fmt, either_reader):
     tracks = AWKWARD[name]
     if fmt == 0:
         tracks = [[e for tr in tracks for e in tr]]
@@ -128,8 +136,9 @@ def test_reader_equals_pretty_midi_on_awkward_files(tmp_path, name, fmt):
         assert_same_as_reference(path)
 
 
-def test_reader_equals_pretty_midi_on_byte_level_oddities(tmp_path):
+def test_reader_equals_pretty_midi_on_byte_level_oddities(tmp_path, either_reader):
     body = b"\x00\xff\x51\x03\x07\xa1\x20\x00\x90\x3c\x50\x30\x3c\x00\x00\x3e\x50\x30\x3e\x00\x00\xff\x2f\x00"
+
     files = {
         "running_status.mid": b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60MTrk" + len(body).to_bytes(4, "big") + body,
         "smpte.mid": b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\xe7\x28MTrk" + len(body).to_bytes(4, "big") + body,
@@ -149,6 +158,55 @@ def test_reader_equals_pretty_midi_on_byte_level_oddities(tmp_path):
     assert read_midi(tmp_path / "running_status.mid") == [Note(60, 0, 2), Note(62, 2, 4)]
 
 
+BODY = b"\x00\xff\x51\x03\x07\xa1\x20\x00\x90\x3c\x50\x30\x3c\x00\x00\x3e\x50\x30\x3e\x00\x00\xff\x2f\x00"
+
+
+def one_track(events: bytes) -> bytes:
+    return b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60MTrk" + len(events).to_bytes(4, "big") + events
+
+
+MIDO_ODDITIES = {  # what mido reads in its own way: the event reader must agree or leave the file to pretty_midi
+    "sysex.mid": one_track(b"\x00\xf0\x03\x7e\x01\xf7" + BODY),
+    "running_status_after_sysex.mid": one_track(b"\x00\xf0\x02\x01\xf7\x00\x3c\x50\x30\x80\x3c\x00" + BODY),
+    "sysex_data_above_127.mid": one_track(b"\x00\xf0\x03\x7e\x81\xf7" + BODY),
+    "bad_key_signature.mid": one_track(b"\x00\xff\x59\x02\x09\x00" + BODY),
+    "short_tempo.mid": one_track(b"\x00\xff\x51\x02\x07\xa1" + BODY),
+    "zero_tempo.mid": one_track(b"\x00\xff\x51\x03\x00\x00\x00" + BODY),
+    "data_byte_above_127.mid": one_track(b"\x00\x90\x3c\xd0\x30\x80\x3c\x00" + BODY),
+    "event_past_chunk_end.mid": b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60MTrk"
+                                + (len(BODY) - 1).to_bytes(4, "big") + BODY,
+    "system_common.mid": one_track(b"\x00\xf2\x01\x01" + BODY),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MIDO_ODDITIES))
+def test_event_reader_agrees_with_pretty_midi_on_mido_oddities(tmp_path, name, monkeypatch):
+    monkeypatch.setattr(midi_module, "_pairing_is_ambiguous", lambda score: True)
+    (tmp_path / name).write_bytes(MIDO_ODDITIES[name])
+    assert_same_as_reference(tmp_path / name)
+
+
+def test_known_difference_symusic_reads_what_mido_refuses(tmp_path):
+    """A sysex byte above 127, an unknown key signature or a 2-byte tempo: mido (so pretty_midi) refuses the file,
+    symusic reads its notes, and read_midi keeps them (as it did before the event reader)."""
+    for name in ("sysex_data_above_127.mid", "bad_key_signature.mid", "short_tempo.mid"):
+        (tmp_path / name).write_bytes(MIDO_ODDITIES[name])
+        assert outcome(reference_read_midi, tmp_path / name) == "MidiReadError"
+        assert read_midi(tmp_path / name) == [Note(60, 0, 2), Note(62, 2, 4)]
+
+
+def test_files_symusic_would_pair_differently_are_read_without_pretty_midi(tmp_path, monkeypatch):
+    """Overlapping strikes of one pitch (and format-0 files with several channels on a pitch) go to the event
+    reader, which pairs as pretty_midi does: pretty_midi itself is not called for them."""
+    paths = [write_events(tmp_path / f"{name}.mid", [[e for tr in AWKWARD[name] for e in tr]], fmt=0)
+             for name in ("double_onset_one_tick", "off_and_on_on_one_tick", "program_change_while_sounding",
+                          "note_off_on_other_channel", "drums_and_piano_one_track")]
+    expected = {path: reference_read_midi(path) for path in paths}
+    monkeypatch.setattr(midi_module, "_notes_pretty_midi", lambda *a: pytest.fail("pretty_midi was called"))
+    for path in paths:
+        assert read_midi(path) == expected[path], path
+
+
 def test_known_difference_unreleased_restrike(tmp_path):
     """A pitch struck again while sounding and never released: pretty_midi ends the stray note with the first
     note's release (splitting that note in two); symusic drops it, as it drops every unreleased note."""
@@ -157,7 +215,7 @@ def test_known_difference_unreleased_restrike(tmp_path):
     assert read_midi(path) == [Note(60, 0, 2)]
 
 
-def test_reader_equals_pretty_midi_on_a_generated_folder_and_real_files(tmp_path):
+def test_reader_equals_pretty_midi_on_a_generated_folder_and_real_files(tmp_path, either_reader):
     files = make_midi_folder(tmp_path / "songs", songs=12, seed=5)
     files += sorted(Path(mido.__file__).parents[1].glob("music21/**/*.mid"))[:30]
     assert len(files) > 12
