@@ -1,6 +1,6 @@
 """Write a Lakh-like folder of MIDI files, deterministically from a seed (a benchmark and test fixture).
 
-    python benchmarks/make_midi_folder.py OUT_DIR [--songs 600] [--seed 0]
+    python benchmarks/make_midi_folder.py OUT_DIR [--songs 600] [--seed 0] [--workers 1]
 
 Each song: 3-5 pitched instruments plus a drum track, about 2,300 notes over about 3 minutes, a few tempo
 changes, assorted resolutions, note-offs as ``note_off`` or velocity-0 ``note_on``. Some songs are format 0,
@@ -11,6 +11,7 @@ one file in fifty is awkward or broken: truncated, zero bytes, not MIDI at all, 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
 from pathlib import Path
 
@@ -147,17 +148,27 @@ def write_song(path: Path, seed: int) -> None:
         path.write_bytes(path.read_bytes()[:14])
 
 
-def make_midi_folder(out_dir: str | Path, songs: int = 600, seed: int = 0) -> list[Path]:
-    """Write ``songs`` files into ``out_dir`` (a few in sub-folders, one ``.MIDI``); return their paths."""
+def _write_song_args(args: tuple[Path, int]) -> None:
+    write_song(*args)
+
+
+def make_midi_folder(out_dir: str | Path, songs: int = 600, seed: int = 0, workers: int = 1) -> list[Path]:
+    """Write ``songs`` files into ``out_dir`` (a few in sub-folders, one ``.MIDI``); return their paths.
+
+    Each song depends only on ``seed`` and its index, so ``workers`` processes write the same files."""
     out = Path(out_dir)
-    paths = []
+    jobs = []
     for i in range(songs):
         sub = out / f"artist{i % 7}" if i % 5 == 0 else out
         sub.mkdir(parents=True, exist_ok=True)
-        path = sub / (f"song{i:05d}.MIDI" if i % 97 == 3 else f"song{i:05d}.mid")
-        write_song(path, seed * 1_000_003 + i)
-        paths.append(path)
-    return paths
+        jobs.append((sub / (f"song{i:05d}.MIDI" if i % 97 == 3 else f"song{i:05d}.mid"), seed * 1_000_003 + i))
+    if workers > 1:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            pool.map(_write_song_args, jobs, chunksize=64)
+    else:
+        for job in jobs:
+            _write_song_args(job)
+    return [path for path, _ in jobs]
 
 
 def main() -> None:
@@ -165,8 +176,9 @@ def main() -> None:
     parser.add_argument("out_dir")
     parser.add_argument("--songs", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1, help="processes writing songs (same files)")
     args = parser.parse_args()
-    paths = make_midi_folder(args.out_dir, args.songs, args.seed)
+    paths = make_midi_folder(args.out_dir, args.songs, args.seed, args.workers)
     print(f"wrote {len(paths)} MIDI files to {args.out_dir}")
 
 

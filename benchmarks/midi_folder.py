@@ -1,6 +1,7 @@
 """Import + tokenize of a MIDI folder, before and after (symusic reader, worker pool, notes cache), side by side.
 
     python benchmarks/midi_folder.py [--songs 600] [--workers 2] [--baseline-rev 9eb4543]
+    python benchmarks/midi_folder.py --songs 20000 --no-baseline     # Lakh scale: files/s and peak memory
 
 Writes a Lakh-like folder (make_midi_folder.py), then times each stage in a fresh process: the baseline is
 the package as of ``--baseline-rev`` (pretty_midi reader and writer, one process, tokenize re-reads the files),
@@ -72,6 +73,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--baseline-rev", default=BASELINE_REV)
+    parser.add_argument("--no-baseline", action="store_true", help="time only this checkout (Lakh-scale folders)")
     parser.add_argument("--work", help="folder for the songs and outputs (default: a temporary one)")
     parser.add_argument("--stage", choices=["import", "tokenize"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
@@ -86,7 +88,22 @@ def main() -> None:
         sys.path.insert(0, str(REPO / "benchmarks"))
         from make_midi_folder import make_midi_folder
 
-        make_midi_folder(songs, args.songs, args.seed)
+        make_midi_folder(songs, args.songs, args.seed, workers=args.workers)
+    if args.no_baseline:
+        out = work / "out_after"
+        subprocess.run(["rm", "-rf", str(out)], check=True)
+        after = {name: run_stage(REPO, name, songs, out, args.workers) for name in ("import", "tokenize")}
+        seconds = sum(row["seconds"] for row in after.values())
+        print(f"MIDI folder: {args.songs} Lakh-like files (seed {args.seed}); CPU: {cpu_name()}; "
+              f"{args.workers} workers")
+        print("| stage | seconds | files/s | peak RSS MiB (job / largest worker) |")
+        print("|---|---:|---:|---:|")
+        for name, row in after.items():
+            print(f"| {name} | {row['seconds']:.1f} | {args.songs / row['seconds']:.1f} | "
+                  f"{row['rss_mib']:.0f} / {row['worker_rss_mib']:.0f} |")
+        print(f"| both | {seconds:.1f} | {args.songs / seconds:.1f} | |")
+        print(f"tokens: {after['tokenize']['counts']}; import: {after['import']['counts']}")
+        return
     baseline = work / f"code_{args.baseline_rev}"
     if not baseline.exists():
         baseline.mkdir()

@@ -75,19 +75,44 @@ def matmul_peak(threads: int, dtype: torch.dtype, n: int = 2048, reps: int = 9) 
 
 
 def sdpa_causal_attention(q, k, v):
-    """What the model computes in bf16 on CPU, through SDPA's flash kernel instead (the "sdpa" variants)."""
+    """What the model computes in training on CPU, through SDPA's flash kernel instead (the "sdpa" variants)."""
     return F.scaled_dot_product_attention(q, k, v, is_causal=True)
 
 
+def full_matrix_causal_attention(q, k, v):
+    """The training attention before the blocked kernel (the "before" variants): two batched matmuls over the
+    whole T x T matrix, the scale and the causal mask fused into the first (``baddbmm``)."""
+    B, H, T, D = q.shape
+    mask = torch.full((T, T), float("-inf"), dtype=q.dtype, device=q.device).triu(1)
+    scores = torch.baddbmm(mask, q.reshape(B * H, T, D), k.reshape(B * H, T, D).transpose(1, 2), alpha=D**-0.5)
+    return torch.bmm(scores.softmax(-1).to(v.dtype), v.reshape(B * H, T, D)).view(B, H, T, D)
+
+
+def attention_for(variant: str):
+    """The attention function a variant trains with."""
+    if "sdpa" in variant:
+        return sdpa_causal_attention
+    return full_matrix_causal_attention if "before" in variant else causal_attention
+
+
+def fused_adam_for(variant: str) -> bool:
+    """Whether a variant's Adam is the fused kernel (the package's default) or PyTorch's default (foreach)."""
+    return variant != "reference" and "before" not in variant and "foreach" not in variant
+
+
 def step_time(variant: str, threads: int, steps: int) -> float:
-    """Median seconds per training step (batch 16 x 256 tokens) of one variant (plus compile seconds if compiled)."""
+    """Median seconds per training step (batch 16 x 256 tokens) of one variant (plus compile seconds if compiled).
+
+    Variants: "reference"; "ours" with "fp32"/"bf16", "nodrop" (dropout 0), "sdpa" (SDPA's attention), "before"
+    (the full-matrix attention and foreach Adam this package trained with until the blocked kernel), "foreach"
+    (foreach Adam only), "compiled" (torch.compile)."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     dropout = 0.0 if "nodrop" in variant else 0.1
     cfg = ModelConfig(dropout=dropout)
     model = ReferenceTransformer(cfg) if variant == "reference" else MusicTransformer(cfg)
-    model_module.causal_attention = sdpa_causal_attention if "sdpa" in variant else causal_attention
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model_module.causal_attention = attention_for(variant)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused_adam_for(variant))
     x = torch.randint(0, VOCAB, (BATCH, BLOCK + 1))
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled="bf16" in variant)
     if "compiled" in variant:
@@ -128,8 +153,22 @@ def parallel_throughput(variant: str, steps: int) -> float:
     return sum(BATCH * BLOCK / s for s in per_step)
 
 
+class _BeforePath:
+    """Within it, ``train`` runs as before the blocked kernel: full-matrix attention and foreach Adam."""
+
+    def __enter__(self):
+        self.adam = torch.optim.Adam
+        model_module.causal_attention = full_matrix_causal_attention
+        torch.optim.Adam = lambda params, **kw: self.adam(params, **{**kw, "fused": False})
+
+    def __exit__(self, *exc):
+        model_module.causal_attention = causal_attention
+        torch.optim.Adam = self.adam
+
+
 def quality(genre: str, steps: int, threads: int) -> dict[str, float]:
-    """Final validation loss of the reference and of the default fast path after the same steps, same loop."""
+    """Final validation loss of the reference, of the path before the blocked kernel and of the default fast path
+    after the same steps, same loop, same data."""
     from midi_genres.tokens.event import EventTokenizer
 
     train_tokens = np.load(REPO / f"data/tokens/{genre}.npy")
@@ -138,11 +177,13 @@ def quality(genre: str, steps: int, threads: int) -> dict[str, float]:
     cfg = TrainConfig(**{**fast_train, "steps": steps, "eval_interval": steps, "log_interval": steps})
     names = EventTokenizer().names
     _, fast = train(train_tokens, val_tokens, ModelConfig(**fast_model), cfg, names, threads=threads)
+    with _BeforePath():
+        _, before = train(train_tokens, val_tokens, ModelConfig(**fast_model), cfg, names, threads=threads)
     torch.manual_seed(cfg.seed)
     reference_cfg = TrainConfig(**{**cfg.__dict__, "precision": "fp32"})
     _, ref = train(train_tokens, val_tokens, ModelConfig(), reference_cfg, names, threads=threads,
                    model=ReferenceTransformer(ModelConfig()))
-    return {"fast": fast[-1]["val_loss"], "reference": ref[-1]["val_loss"]}
+    return {"fast": fast[-1]["val_loss"], "before": before[-1]["val_loss"], "reference": ref[-1]["val_loss"]}
 
 
 def default_settings() -> tuple[dict, dict]:
@@ -272,7 +313,8 @@ def main() -> None:
          f"{flops / 1e6:.2f} MFLOP/token)")
     emit("| variant | threads | ms/step | tokens/s | vs reference | % fp32 peak | % bf16 peak |")
     emit("|---|---|---|---|---|---|---|")
-    variants = ["reference", "ours fp32", "ours fp32 nodrop", "ours bf16 nodrop sdpa", "ours bf16 nodrop"]
+    variants = ["reference", "ours fp32", "ours fp32 nodrop", "ours bf16 nodrop sdpa", "ours bf16 nodrop before",
+                "ours bf16 nodrop foreach", "ours bf16 nodrop"]
     for threads in (2, 1):
         ref_rate = None
         for variant in variants:
@@ -286,6 +328,23 @@ def main() -> None:
     model_cfg, train_cfg = default_settings()
     precision = resolve_precision(train_cfg["precision"], torch.device("cpu"))
     fast = f"ours {precision}" + (" nodrop" if model_cfg["dropout"] == 0 else "")
+    rounds = 3 if args.quick else 7
+    steps = {v: [] for v in (f"{fast} before", f"{fast} foreach", fast)}
+    for _ in range(rounds):  # interleaved, so that a slow minute of the machine hits every variant alike
+        for variant in steps:
+            steps[variant].append(step_time(variant, 1, reps))
+    emit("")
+    emit(f"## Training before and after the blocked attention kernel and fused Adam ({fast}, 1 thread, median of "
+         f"{rounds} interleaved rounds of {reps} steps)")
+    emit("| path | ms/step | tokens/s | vs before | % bf16 matmul peak |")
+    emit("|---|---|---|---|---|")
+    before = statistics.median(steps[f"{fast} before"])
+    for variant, label in ((f"{fast} before", "before: full-matrix attention, foreach Adam"),
+                           (f"{fast} foreach", "blocked attention, foreach Adam"),
+                           (fast, "after: blocked attention, fused Adam (the default)")):
+        sec = statistics.median(steps[variant])
+        emit(f"| {label} | {sec * 1000:.1f} | {BATCH * BLOCK / sec:,.0f} | {before / sec:.2f}x | "
+             f"{100 * BATCH * BLOCK / sec * flops / peaks[1, torch.bfloat16]:.0f}% |")
     if not args.quick:
         sec, compile_s = step_time(f"{fast} compiled", 1, reps)
         emit("")
@@ -311,6 +370,7 @@ def main() -> None:
         emit("| path | val loss (nats/token) |")
         emit("|---|---|")
         emit(f"| reference (nn.TransformerEncoder, fp32, dropout 0.1) | {q['reference']:.4f} |")
+        emit(f"| before the blocked kernel (full-matrix attention, foreach Adam) | {q['before']:.4f} |")
         emit(f"| default fast path ({precision}, dropout {model_cfg['dropout']}) | {q['fast']:.4f} |")
 
     genres = sorted(Path(p).stem for p in glob.glob(str(REPO / "results/checkpoints/*.pt")))

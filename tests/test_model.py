@@ -38,9 +38,10 @@ def test_kv_cache_gives_the_same_logits_as_the_full_context():
     assert torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5)
 
 
-def test_fused_causal_attention_computes_what_sdpa_does_values_and_gradients():
+@pytest.mark.parametrize("T", [1, 63, 64, 70, 128, 256])
+def test_blocked_causal_attention_computes_what_sdpa_does_values_and_gradients(T):
     torch.manual_seed(2)
-    q, k, v = (torch.randn(3, 4, 70, 32, requires_grad=True) for _ in range(3))
+    q, k, v = (torch.randn(3, 4, T, 32, requires_grad=True) for _ in range(3))
     ours = causal_attention(q, k, v)
     ours_grads = torch.autograd.grad(ours.square().sum(), (q, k, v))
     plain = F.scaled_dot_product_attention(q, k, v, is_causal=True)
@@ -50,7 +51,22 @@ def test_fused_causal_attention_computes_what_sdpa_does_values_and_gradients():
         assert torch.allclose(a, b, atol=1e-4)
 
 
-def test_the_bf16_cpu_training_and_inference_paths_match_the_fp32_model(monkeypatch):
+def test_blocked_causal_attention_in_bf16_stays_close_to_fp32():
+    torch.manual_seed(4)
+    q, k, v = (torch.randn(2, 4, 256, 32) for _ in range(3))
+    g = torch.randn(2, 4, 256, 32)
+    exact = [t.clone().requires_grad_() for t in (q, k, v)]
+    (F.scaled_dot_product_attention(*exact, is_causal=True) * g).sum().backward()
+    low = [t.to(torch.bfloat16).requires_grad_() for t in (q, k, v)]
+    out = causal_attention(*low)
+    (out * g.to(torch.bfloat16)).sum().backward()
+    assert out.dtype == torch.bfloat16
+    assert (out.float() - F.scaled_dot_product_attention(q, k, v, is_causal=True)).abs().max() < 0.05
+    for a, b in zip(low, exact, strict=True):
+        assert (a.grad.float() - b.grad).abs().max() < 0.02 * b.grad.abs().max()
+
+
+def test_the_cpu_training_and_inference_paths_match_the_fp32_model(monkeypatch):
     import midi_genres.model.transformer as transformer
 
     calls = []
@@ -64,15 +80,15 @@ def test_the_bf16_cpu_training_and_inference_paths_match_the_fp32_model(monkeypa
     model = MusicTransformer(ModelConfig())
     x = torch.randint(0, 291, (4, 64))
     fp32, _ = model(x)
-    assert calls == []  # fp32 training: SDPA
-    with torch.autocast("cpu", dtype=torch.bfloat16):  # bf16 training on CPU: the fused causal_attention
+    assert calls == [torch.float32] * 3  # training on CPU: the blocked causal_attention, once per layer
+    with torch.autocast("cpu", dtype=torch.bfloat16):
         bf16, _ = model(x)
-    assert calls == [torch.bfloat16] * 3  # once per layer
+    assert calls == [torch.float32] * 3 + [torch.bfloat16] * 3
     assert bf16.dtype == torch.bfloat16
     assert (bf16.float() - fp32).abs().max() < 0.05 * fp32.abs().max()
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):  # inference: SDPA in bf16
         inference, _ = model(x)
-    assert len(calls) == 3  # no gradients: SDPA, which skips the masked half
+    assert len(calls) == 6  # no gradients: SDPA, whose forward is the fastest
     assert (inference.float() - bf16.float()).abs().max() < 0.02 * fp32.abs().max()
 
 

@@ -146,7 +146,7 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
         raise ValueError(f"training stream of {len(stream)} tokens is too short to train on")
     val_windows = fixed_windows(torch.from_numpy(val_tokens.astype(np.int64)), cfg.eval_windows, model_cfg.max_len)
     generator = torch.Generator().manual_seed(cfg.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
     run_id = fingerprint(train_tokens, val_tokens, model_cfg, cfg)
     history: list[dict] = []
     recent: list[float] = []

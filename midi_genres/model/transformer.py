@@ -38,20 +38,60 @@ class ModelConfig:
         return asdict(self)
 
 
+ATTENTION_TILE = 64  # query/key block of the training kernel; blocks above the diagonal are never computed
+
+
+class _CausalAttention(torch.autograd.Function):
+    """Causal attention of (N, T, head_dim) tensors by blocks of ``ATTENTION_TILE`` queries: each block multiplies
+    only the keys up to its own end, so forward and backward skip the masked upper triangle (10 of 16 blocks
+    computed at T = 256). Computes in the inputs' dtype (autocast off inside); keeps each block's probabilities
+    for the backward pass, which uses them directly (softmax backward, no recomputation)."""
+
+    @staticmethod
+    def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        T, scale = q.shape[1], q.shape[2] ** -0.5
+        with torch.autocast(q.device.type, enabled=False):
+            q = q * scale
+            above = torch.full((ATTENTION_TILE, ATTENTION_TILE), float("-inf"), dtype=q.dtype,
+                               device=q.device).triu(1)
+            outs, probs = [], []
+            for start in range(0, T, ATTENTION_TILE):
+                end = min(start + ATTENTION_TILE, T)
+                scores = torch.bmm(q[:, start:end], k[:, :end].transpose(1, 2))
+                scores[:, :, start:].add_(above[:end - start, :end - start])  # the diagonal block's upper half
+                probs.append(torch.softmax(scores, -1))
+                outs.append(torch.bmm(probs[-1], v[:, :end]))
+        ctx.save_for_backward(q, k, v, *probs)
+        ctx.scale = scale
+        return torch.cat(outs, 1)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        q, k, v, *probs = ctx.saved_tensors  # q is pre-scaled
+        grad_out = grad_out.contiguous()
+        grad_q, grad_k, grad_v = [], torch.zeros_like(k), torch.zeros_like(v)
+        for block, p in enumerate(probs):
+            start, end = block * ATTENTION_TILE, block * ATTENTION_TILE + p.shape[1]
+            g = grad_out[:, start:end]
+            grad_v[:, :end] += torch.bmm(p.transpose(1, 2), g)
+            grad_scores = torch.ops.aten._softmax_backward_data(torch.bmm(g, v[:, :end].transpose(1, 2)), p, -1,
+                                                                p.dtype)
+            grad_q.append(torch.bmm(grad_scores, k[:, :end]))
+            grad_k[:, :end] += torch.bmm(grad_scores.transpose(1, 2), q[:, start:end])
+        return torch.cat(grad_q, 1).mul_(ctx.scale), grad_k, grad_v
+
+
 def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Causal attention of (B, heads, T, head_dim) tensors as two batched matmuls, the scale and the causal mask
-    fused into the first (``baddbmm``). What SDPA computes with ``is_causal=True``; on CPU in bf16 it trains ~30%
-    faster than SDPA's flash kernel, whose backward is slow there (benchmarks/run.py measures both). Without
-    gradients SDPA's forward is the faster one (it skips the masked half), so inference keeps it."""
+    """Causal attention of (B, heads, T, head_dim) tensors, what SDPA computes with ``is_causal=True``, for training
+    on CPU: blocks above the diagonal are skipped in the backward pass too, where SDPA's CPU flash kernel is slow
+    (``benchmarks/run.py`` measures both, and the full-matrix path this replaced). Inference keeps SDPA."""
     B, H, T, D = q.shape
-    mask = torch.full((T, T), float("-inf"), dtype=q.dtype, device=q.device).triu(1)
-    scores = torch.baddbmm(mask, q.reshape(B * H, T, D), k.reshape(B * H, T, D).transpose(1, 2), alpha=D**-0.5)
-    return torch.bmm(scores.softmax(-1).to(v.dtype), v.reshape(B * H, T, D)).view(B, H, T, D)
+    return _CausalAttention.apply(*(t.reshape(B * H, T, D) for t in (q, k, v))).view(B, H, T, D)
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention: ``causal_attention`` for bf16 training on CPU without dropout, else
-    ``F.scaled_dot_product_attention`` (flash kernels on CUDA, for fp32 and for inference, masks for the KV cache)."""
+    """Multi-head causal self-attention: ``causal_attention`` for training on CPU without dropout, else
+    ``F.scaled_dot_product_attention`` (flash kernels on CUDA and for inference, masks for the KV cache)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -67,8 +107,7 @@ class CausalSelfAttention(nn.Module):
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         past_len = k.shape[2] - T
         dropout = self.dropout if self.training else 0.0
-        if (past_len == 0 and q.dtype == torch.bfloat16 and q.device.type == "cpu" and dropout == 0.0
-                and torch.is_grad_enabled()):
+        if past_len == 0 and q.device.type == "cpu" and dropout == 0.0 and torch.is_grad_enabled():
             y = causal_attention(q, k, v)
         else:
             mask = None  # no past: causal; one new query: it sees everything cached
