@@ -3,7 +3,9 @@
     python benchmarks/run.py                # everything (several minutes)
     python benchmarks/run.py --quick        # fewer repetitions, no quality run, no corpus extraction
 
-Writes the table to benchmarks/results.md with a description of the machine. Not part of the tests.
+Writes the table to benchmarks/results.md with a description of the machine, followed by the results measured on
+other machines (benchmarks/elsewhere/*.md: a lent GPU, the other kind of CPU), kept as they are. Not part of the
+tests.
 """
 
 from __future__ import annotations
@@ -421,8 +423,8 @@ def main() -> None:
         for rule, rows in stages.items():
             emit(f"| {rule} | {len(rows)} | {sum(r[1] for r in rows):.0f} | {max(r[1] for r in rows):.0f} | "
                  f"{max(r[2] for r in rows):.0f} |")
-    device = REPO / "benchmarks/device_results.md"  # measured on a lent GPU machine, not here: kept as it is
-    extra = "\n" + device.read_text() if device.exists() else ""
+    elsewhere = sorted((REPO / "benchmarks/elsewhere").glob("*.md"))  # other machines' results, kept as they are
+    extra = "".join("\n" + path.read_text() for path in elsewhere)
     (REPO / "benchmarks/results.md").write_text("# Benchmark results\n\n" + "\n".join(lines) + "\n" + extra)
     print(json.dumps({"written": "benchmarks/results.md"}))
 
