@@ -40,6 +40,7 @@ rule ngram_floor:
     params:
         tokenizer=TOKENIZER,
         order=config["metrics"]["ngram_order"],
+        max_tokens=config["metrics"]["ngram_max_tokens"],
         tempo=lambda wc: source(wc.genre)["tempo"],
     log:
         "logs/ngram_floor/{genre}.log",

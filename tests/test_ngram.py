@@ -185,3 +185,42 @@ def test_tables_do_not_depend_on_vocab_size():
         assert np.array_equal(la.keys, lb.keys) and np.array_equal(la.counts, lb.counts)
     grams = Counter(tuple(stream[j:j + 5].tolist()) for j in range(len(stream) - 4))
     assert sorted(a.levels[-1].counts.tolist()) == sorted(grams.values())  # top order: raw counts, no collisions
+
+
+def test_whole_pieces_prefix_keeps_only_whole_pieces_up_to_the_cap():
+    from midi_genres.analysis.ngram import whole_pieces_prefix
+    from midi_genres.tokens.base import BOS, EOS
+
+    pieces = [[BOS, 5, 6, EOS], [BOS, 7, 8, 9, 10, EOS], [BOS, 11, EOS]]
+    stream = np.array([t for p in pieces for t in p], dtype=np.uint16)
+    assert whole_pieces_prefix(stream, 100) is stream
+    assert whole_pieces_prefix(stream, 12).tolist() == pieces[0] + pieces[1]  # 13 tokens in all
+    assert whole_pieces_prefix(stream, 10).tolist() == pieces[0] + pieces[1]
+    assert whole_pieces_prefix(stream, 9).tolist() == pieces[0]
+    assert whole_pieces_prefix(stream, 4).tolist() == pieces[0]
+    assert whole_pieces_prefix(stream, 2).tolist() == pieces[0][:2]  # the first piece alone is longer: cut
+
+
+def test_ngram_floor_rule_fits_on_the_capped_prefix(tmp_path):
+    from midi_genres.analysis.ngram import ngram_floor
+    from midi_genres.core.tables import read_table, write_table
+    from midi_genres.tokens.base import BOS, EOS
+    from midi_genres.tokens.dataset import PIECE_COLUMNS
+
+    rng = np.random.default_rng(0)
+    piece = lambda: [BOS] + [int(t) for t in rng.choice([3, 130, 260, 261], 60)] + [EOS]  # noqa: E731
+    train = np.array([t for _ in range(50) for t in piece()], dtype=np.uint16)
+    val = np.array([t for _ in range(4) for t in piece()], dtype=np.uint16)
+    np.save(tmp_path / "t.npy", train)
+    np.save(tmp_path / "v.npy", val)
+    rows = [{"piece_id": f"v{i}", "family": f"v{i}", "split": "val", "tokens": 62, "notes": 30, "steps": 64}
+            for i in range(4)]
+    write_table(rows, PIECE_COLUMNS, tmp_path / "p.tsv")
+    bits = {}
+    for cap in (None, 200, 10**9):
+        ngram_floor(genre="g", train_path=str(tmp_path / "t.npy"), val_path=str(tmp_path / "v.npy"),
+                    pieces_path=str(tmp_path / "p.tsv"), tempo=100.0, order=3, table_path=tmp_path / f"{cap}.tsv",
+                    pieces_table_path=tmp_path / f"{cap}.pieces.tsv", max_tokens=cap)
+        bits[cap] = float(read_table(tmp_path / f"{cap}.tsv")[0]["bits_per_token"])
+    assert bits[None] == bits[10**9]
+    assert bits[200] > bits[None]  # fitted on 3 pieces instead of 50: a weaker floor

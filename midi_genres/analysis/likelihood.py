@@ -22,14 +22,12 @@ import torch
 import torch.nn.functional as F
 
 from midi_genres.analysis.heldout import EVAL_COLUMNS, PIECE_COLUMNS, likelihood_tables
-from midi_genres.analysis.ngram import NGramModel
 from midi_genres.core.joblog import progress_text
 from midi_genres.core.notes import steps_to_seconds
 from midi_genres.core.tables import write_table
 from midi_genres.model.checkpoint import load_for_inference
 from midi_genres.model.runtime import precision_autocast, trained_precision
 from midi_genres.model.transformer import MusicTransformer
-from midi_genres.tokens import make_tokenizer
 from midi_genres.tokens.dataset import load_pieces
 
 log = logging.getLogger(__name__)
@@ -101,23 +99,3 @@ def evaluate_model(*, checkpoint_path: str | os.PathLike, model_genre: str, genr
     write_table(rows, EVAL_COLUMNS, table_path)
     write_table(piece_rows, PIECE_COLUMNS, pieces_table_path)
     return rows
-
-
-def ngram_floor(*, genre: str, train_path: str, val_path: str, pieces_path: str, tempo: float, order: int,
-                table_path: str | os.PathLike, pieces_table_path: str | os.PathLike,
-                tokenizer: str = "event") -> dict:
-    """The ngram_floor rule: a variable-order n-gram model (interpolated Kneser-Ney, ``analysis.ngram``) of the
-    genre's training tokens, scored on its validation stream exactly as the Transformer is (same targets, bits per
-    note with an interval, parts): the floor a Transformer has to beat."""
-    tok = make_tokenizer(tokenizer)
-    started = time.perf_counter()
-    ngram = NGramModel.fit(np.load(train_path), tok.size, order)
-    stream = np.load(val_path)
-    pieces = load_pieces(pieces_path, "val")
-    row, by_piece = likelihood_tables(genre, genre, stream, ngram.token_nll(stream), tok, [p["notes"] for p in pieces],
-                                      steps_to_seconds(sum(p["steps"] for p in pieces), tempo))
-    log.info("%s, %d-gram: %.3f bits/note [%.3f, %.3f] (%.1f s)", genre, order, row["bits_per_note"],
-             row["bits_per_note_low"], row["bits_per_note_high"], time.perf_counter() - started)
-    write_table([row], EVAL_COLUMNS, table_path)
-    write_table(by_piece, PIECE_COLUMNS, pieces_table_path)
-    return row

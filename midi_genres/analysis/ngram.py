@@ -33,9 +33,21 @@ than ``2**63 / vocab`` tokens. Scoring looks the evaluated stream's n-grams up w
 
 from __future__ import annotations
 
+import logging
+import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from midi_genres.analysis.heldout import EVAL_COLUMNS, PIECE_COLUMNS, likelihood_tables
+from midi_genres.core.notes import steps_to_seconds
+from midi_genres.core.tables import write_table
+from midi_genres.tokens import make_tokenizer
+from midi_genres.tokens.base import BOS
+from midi_genres.tokens.dataset import load_pieces
+
+log = logging.getLogger(__name__)
 
 FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)
 
@@ -202,3 +214,39 @@ class NGramModel:
             alpha = np.where(gram >= 0, level.discounted[np.maximum(gram, 0)], 0.0) / total
             p = alpha + level.backoff[h] / total * p
         return p
+
+
+def whole_pieces_prefix(stream: np.ndarray, max_tokens: int) -> np.ndarray:
+    """The longest prefix of a BOS ... EOS stream that holds only whole pieces and at most ``max_tokens`` tokens
+    (the first piece alone, cut at ``max_tokens``, if even it is longer)."""
+    if len(stream) <= max_tokens:
+        return stream
+    starts = np.flatnonzero(stream[:max_tokens + 1] == BOS)
+    cut = int(starts[-1]) if len(starts) and starts[-1] > 0 else max_tokens
+    return stream[:cut]
+
+
+def ngram_floor(*, genre: str, train_path: str, val_path: str, pieces_path: str, tempo: float, order: int,
+                table_path: str | os.PathLike, pieces_table_path: str | os.PathLike,
+                tokenizer: str = "event", max_tokens: int | None = None) -> dict:
+    """The ngram_floor rule: a variable-order n-gram model (interpolated Kneser-Ney, ``analysis.ngram``) of the
+    genre's training tokens, scored on its validation stream exactly as the Transformer is (same targets, bits per
+    note with an interval, parts): the floor a Transformer has to beat. With ``max_tokens`` it is fitted on the
+    first whole pieces of the training stream up to that many tokens (memory grows ~125 bytes a token)."""
+    tok = make_tokenizer(tokenizer)
+    started = time.perf_counter()
+    train = np.load(train_path)
+    fitted = train if max_tokens is None else whole_pieces_prefix(train, max_tokens)
+    if len(fitted) < len(train):
+        log.info("%s: fitting the n-gram floor on the first %d of %d training tokens (metrics.ngram_max_tokens)",
+                 genre, len(fitted), len(train))
+    ngram = NGramModel.fit(fitted, tok.size, order)
+    stream = np.load(val_path)
+    pieces = load_pieces(pieces_path, "val")
+    row, by_piece = likelihood_tables(genre, genre, stream, ngram.token_nll(stream), tok, [p["notes"] for p in pieces],
+                                      steps_to_seconds(sum(p["steps"] for p in pieces), tempo))
+    log.info("%s, %d-gram: %.3f bits/note [%.3f, %.3f] (%.1f s)", genre, order, row["bits_per_note"],
+             row["bits_per_note_low"], row["bits_per_note_high"], time.perf_counter() - started)
+    write_table([row], EVAL_COLUMNS, table_path)
+    write_table(by_piece, PIECE_COLUMNS, pieces_table_path)
+    return row
