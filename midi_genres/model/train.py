@@ -21,7 +21,7 @@ from midi_genres.core.defaults import defaults
 from midi_genres.core.history import write_history
 from midi_genres.core.joblog import progress_text
 from midi_genres.model.checkpoint import save_checkpoint
-from midi_genres.model.runtime import precision_autocast, resolve_device, resolve_precision
+from midi_genres.model.runtime import precision_autocast, resolve_device, resolve_precision, reuse_freed_memory
 from midi_genres.model.transformer import ModelConfig, MusicTransformer
 from midi_genres.tokens import make_tokenizer
 from midi_genres.tokens.dataset import load_stats
@@ -133,6 +133,7 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
     ending with exactly the weights an uninterrupted run gives. The state file is removed at the end.
     """
     torch.set_num_threads(threads)
+    reuse_freed_memory()
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
     torch.manual_seed(cfg.seed)
