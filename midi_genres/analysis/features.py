@@ -27,7 +27,7 @@ from midi_genres.core.notes import Note
 from midi_genres.core.tables import cell, number, read_table, write_table
 from midi_genres.present.plots import Heatmap, render_heatmaps
 from midi_genres.tokens import make_tokenizer
-from midi_genres.tokens.streams import decode_pieces
+from midi_genres.tokens.streams import decode_pieces, split_pieces
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +287,8 @@ def musical_metrics(*, genre: str, train_path: str | os.PathLike, samples_path: 
                     corpus_pieces: int, table_path: str | os.PathLike, tokenizer: str = "event") -> list[dict]:
     """The musical_metrics rule: training pieces vs a model's sample batch, feature by feature, as a table."""
     tok = make_tokenizer(tokenizer)
-    corpus = evenly_spaced([notes for notes, _ in decode_pieces(np.load(train_path), tok)], corpus_pieces)
+    corpus = [tok.decode_with_report(piece)[0]  # only the chosen pieces are decoded: a folder may hold thousands
+              for piece in evenly_spaced(split_pieces(np.load(train_path)), corpus_pieces)]
     samples = [notes for notes, _ in decode_pieces(np.load(samples_path), tok)]
     log.info("%s: %d corpus pieces vs %d samples (drums: %s)", genre, len(corpus), len(samples), drums)
     rows = compare_sets(genre, corpus, samples, drums)

@@ -15,14 +15,14 @@ from __future__ import annotations
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from midi_genres.core.notes import Note
 from midi_genres.core.tables import write_table
 from midi_genres.tokens import make_tokenizer
-from midi_genres.tokens.streams import decode_pieces
+from midi_genres.tokens.streams import decode_pieces, split_pieces
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class TrainingIndex:
     for those queries are the same and each table is built from a small share of the training set.
     """
 
-    def __init__(self, pieces: Sequence[Sequence[Note]], queries: Sequence[Sequence[Note]] | None = None):
+    def __init__(self, pieces: Iterable[Sequence[Note]], queries: Sequence[Sequence[Note]] | None = None):
         codes, gaps = [], []
         for notes in pieces:
             c, g = note_codes(notes)
@@ -166,8 +166,8 @@ def memorisation(*, genre: str, train_path: str | os.PathLike, val_path: str | o
     tok = make_tokenizer(tokenizer)
     queries = {kind: [notes for notes, _ in decode_pieces(np.load(path), tok)]
                for kind, path in (("sample", samples_path), ("heldout", val_path))}
-    train = TrainingIndex([notes for notes, _ in decode_pieces(np.load(train_path), tok)],
-                          queries=queries["sample"] + queries["heldout"])
+    train = TrainingIndex((tok.decode_with_report(piece)[0] for piece in split_pieces(np.load(train_path))),
+                          queries=queries["sample"] + queries["heldout"])  # decoded piece by piece, not kept
     rows = [piece_row(genre, kind, i, notes, train) for kind, pieces in queries.items()
             for i, notes in enumerate(pieces)]
     for kind in ("sample", "heldout"):
