@@ -60,10 +60,11 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return floor + (cfg.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def random_windows(stream: torch.Tensor, batch_size: int, block: int, generator: torch.Generator):
-    """``batch_size`` random windows of ``block + 1`` tokens, split into inputs and next-token targets."""
+def random_windows(stream: np.ndarray, batch_size: int, block: int, generator: torch.Generator):
+    """``batch_size`` random windows of ``block + 1`` tokens, split into inputs and next-token targets (int64).
+    The stream stays in its file's compact dtype: only the windows are widened."""
     starts = torch.randint(0, len(stream) - block, (batch_size,), generator=generator)
-    windows = torch.stack([stream[s:s + block + 1] for s in starts.tolist()])
+    windows = torch.from_numpy(np.stack([stream[s:s + block + 1] for s in starts.tolist()]).astype(np.int64))
     return windows[:, :-1], windows[:, 1:]
 
 
@@ -96,7 +97,7 @@ def fingerprint(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: Mod
     digest.update(json.dumps([model_cfg.to_dict(), {**asdict(cfg), "log_interval": None, "device": None}],
                              sort_keys=True).encode())
     for array in (train_tokens, val_tokens):
-        digest.update(np.ascontiguousarray(array, dtype=np.uint16).tobytes())
+        digest.update(np.ascontiguousarray(array, dtype=np.uint16))  # hashed in place: no copy of a uint16 stream
     return digest.hexdigest()
 
 
@@ -141,7 +142,7 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
     parameters = sum(p.numel() for p in model.parameters())
     log.info("model: %d parameters, device %s, %d threads, %s", parameters, device, torch.get_num_threads(),
              precision)
-    stream = torch.from_numpy(train_tokens.astype(np.int64))
+    stream = np.asarray(train_tokens)
     block = min(model_cfg.max_len, len(stream) - 1)
     if block < 1:
         raise ValueError(f"training stream of {len(stream)} tokens is too short to train on")

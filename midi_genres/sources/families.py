@@ -118,21 +118,20 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)  # the root is always the smallest id of its set
 
 
-def tune_families(pieces: Sequence[tuple[str, Sequence[Note], str | None]],
+def tune_families(pieces: Iterable[tuple[str, Sequence[Note], str | None]],
                   length: int = SIGNATURE_LENGTH) -> dict[str, str]:
     """Map each piece id to its family id: the smallest piece id of the family (deterministic, stable).
 
-    ``pieces`` are ``(piece_id, canonical notes, source path)``. Pieces with equal ``melodic_signature``
-    or equal ``metadata_work`` are joined, transitively. A piece without a signature joins others only
-    through metadata. Raises ``ValueError`` on a repeated piece id.
+    ``pieces`` are ``(piece_id, canonical notes, source path)``, read once (a generator keeps only one piece's
+    notes in memory). Pieces with equal ``melodic_signature`` or equal ``metadata_work`` are joined,
+    transitively. A piece without a signature joins others only through metadata. Raises ``ValueError`` on a
+    repeated piece id.
     """
-    ids = [pid for pid, _, _ in pieces]
-    if len(set(ids)) != len(ids):
-        dupes = sorted({pid for pid in ids if ids.count(pid) > 1})
-        raise ValueError(f"repeated piece ids: {', '.join(dupes[:5])}")
-    uf = _UnionFind(ids)
+    ids: list[str] = []
+    joins: list[tuple[str, str]] = []
     first_by_key: dict[tuple[str, object], str] = {}
     for pid, notes, source in pieces:
+        ids.append(pid)
         keys: list[tuple[str, object]] = []
         signature = melodic_signature(notes, length)
         if signature is not None:
@@ -142,9 +141,15 @@ def tune_families(pieces: Sequence[tuple[str, Sequence[Note], str | None]],
             keys.append(("work", work))
         for key in keys:
             if key in first_by_key:
-                uf.union(first_by_key[key], pid)
+                joins.append((first_by_key[key], pid))
             else:
                 first_by_key[key] = pid
+    if len(set(ids)) != len(ids):
+        dupes = sorted({pid for pid in ids if ids.count(pid) > 1})
+        raise ValueError(f"repeated piece ids: {', '.join(dupes[:5])}")
+    uf = _UnionFind(ids)
+    for a, b in joins:
+        uf.union(a, b)
     return {pid: uf.find(pid) for pid in ids}
 
 

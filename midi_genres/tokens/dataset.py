@@ -130,7 +130,7 @@ def tokenize_folder(midi_dir: str | os.PathLike, manifest_path: str | os.PathLik
     """
     tokenizer = tokenizer or make_tokenizer()
     pieces, skipped = read_pieces(midi_dir, manifest_path)
-    families = tune_families([(pid, _opening(notes), source) for pid, source, notes in pieces])
+    families = tune_families((pid, _opening(notes), source) for pid, source, notes in pieces)
     try:
         held_out = validation_families(families, val_fraction)
     except ValueError as exc:
@@ -146,7 +146,7 @@ def tokenize_folder(midi_dir: str | os.PathLike, manifest_path: str | os.PathLik
               "unused": [p for i, p in enumerate(train_all) if i not in kept]}
     rows = [{"piece_id": pid, "family": families[pid], "split": split, "tokens": len(tokens), "notes": notes,
              "steps": steps} for split, chosen in splits.items() for pid, notes, steps, tokens in chosen]
-    train, val = (np.concatenate([p[3] for p in splits[k]]).astype(np.uint16) for k in ("train", "val"))
+    train, val = (np.concatenate([p[3] for p in splits[k]]).astype(np.uint16, copy=False) for k in ("train", "val"))
     stats = TokenStats(len(splits["train"]), len(splits["val"]), len(train), len(val),
                        sum(p[1] for p in splits["train"]), sum(p[1] for p in splits["val"]),
                        sum(p[2] for p in splits["val"]), skipped, families=len(set(families.values())),
