@@ -62,6 +62,18 @@ def test_each_format_is_a_real_normalised_file_of_the_music_and_nothing_else(tmp
 
 
 @needs_synth
+@pytest.mark.parametrize("fmt", sorted(ENCODERS))
+def test_the_same_music_gives_the_same_bytes(tmp_path, fmt):
+    missing = missing_tools(AudioConfig(format=fmt))
+    if missing:
+        pytest.skip("; ".join(missing))
+    write_midi(tmp_path / "in.mid", melody(), 120)
+    for name in ("a", "b"):
+        render_midi(tmp_path / "in.mid", tmp_path / f"{name}.{fmt}", {"format": fmt, "bitrate": 64})
+    assert (tmp_path / f"a.{fmt}").read_bytes() == (tmp_path / f"b.{fmt}").read_bytes()
+
+
+@needs_synth
 def test_the_drum_channel_plays_the_drum_kit_not_the_piano(tmp_path):
     notes = [Note(36 + (i % 3) * 2, 2 * i, 2 * i + 1) for i in range(16)]  # kick, snare, closed hi-hat
     cfg = AudioConfig(format="wav")

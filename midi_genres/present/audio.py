@@ -48,7 +48,8 @@ class Encoder:
 
 
 ENCODERS = {
-    "ogg": Encoder("oggenc", "vorbis-tools", ("-Q", "-b", "{bitrate}", "-o", "{out}", "{wav}")),
+    "ogg": Encoder("oggenc", "vorbis-tools", ("-Q", "-s", "1", "-b", "{bitrate}", "-o", "{out}", "{wav}")),  # -s: a
+    # fixed stream serial number (oggenc draws one at random), so the same music gives the same bytes
     "mp3": Encoder("lame", "lame", ("--quiet", "--abr", "{bitrate}", "{wav}", "{out}")),
     "flac": Encoder("flac", "flac", ("--silent", "--force", "--best", "-o", "{out}", "{wav}")),
     "wav": Encoder(None, None),
