@@ -185,7 +185,8 @@ def quality(genre: str, steps: int, threads: int) -> dict[str, float]:
     train_tokens = np.load(REPO / f"data/tokens/{genre}.npy")
     val_tokens = np.load(REPO / f"data/tokens/{genre}.val.npy")
     fast_model, fast_train = default_settings()
-    cfg = TrainConfig(**{**fast_train, "steps": steps, "eval_interval": steps, "log_interval": steps})
+    settings = {k: v for k, v in fast_train.items() if k in TrainConfig.__dataclass_fields__}  # not train.seeds
+    cfg = TrainConfig(**{**settings, "steps": steps, "eval_interval": steps, "log_interval": steps})
     names = EventTokenizer().names
     _, fast = train(train_tokens, val_tokens, ModelConfig(**fast_model), cfg, names, threads=threads)
     with _BeforePath():
