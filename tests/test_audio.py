@@ -46,7 +46,7 @@ def write_wav(path, samples, rate=8000):
 
 @needs_synth
 @pytest.mark.parametrize("fmt", sorted(ENCODERS))
-def test_each_format_is_a_real_normalised_file_of_the_music_and_nothing_else(tmp_path, fmt):
+def test_each_format_is_a_real_normalised_deterministic_file_of_the_music_and_nothing_else(tmp_path, fmt):
     missing = missing_tools(AudioConfig(format=fmt))
     if missing:
         pytest.skip("; ".join(missing))
@@ -59,18 +59,8 @@ def test_each_format_is_a_real_normalised_file_of_the_music_and_nothing_else(tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mid", f"out.{fmt}"]
     if fmt in ("ogg", "mp3"):  # compressed: well under a tenth of 16-bit stereo PCM
         assert len(data) < 0.1 * stats.seconds * 44100 * 4
-
-
-@needs_synth
-@pytest.mark.parametrize("fmt", sorted(ENCODERS))
-def test_the_same_music_gives_the_same_bytes(tmp_path, fmt):
-    missing = missing_tools(AudioConfig(format=fmt))
-    if missing:
-        pytest.skip("; ".join(missing))
-    write_midi(tmp_path / "in.mid", melody(), 120)
-    for name in ("a", "b"):
-        render_midi(tmp_path / "in.mid", tmp_path / f"{name}.{fmt}", {"format": fmt, "bitrate": 64})
-    assert (tmp_path / f"a.{fmt}").read_bytes() == (tmp_path / f"b.{fmt}").read_bytes()
+    render_midi(tmp_path / "in.mid", tmp_path / f"again.{fmt}", {"format": fmt, "bitrate": 64})
+    assert (tmp_path / f"again.{fmt}").read_bytes() == data  # the same music, the same bytes (ogg: a fixed serial)
 
 
 @needs_synth
