@@ -113,11 +113,6 @@ def test_memorisation_table_has_samples_and_heldout_rows(tmp_path):
     assert rows[1]["copied16"] == "0" and MEM.copied_share(rows[:2], 16) == pytest.approx(0.5)
 
 
-def test_longest_run_of_copied_ngrams():
-    assert MEM.longest_run(np.array([1, 1, 0, 1, 1, 1, 0], dtype=bool)) == 3
-    assert MEM.longest_run(np.zeros(4, dtype=bool)) == 0 and MEM.longest_run(np.ones(2, dtype=bool)) == 2
-
-
 QUERIES = [shifted(TRAIN[4][10:40], steps=3),
            TRAIN[2][:12] + shifted(TRAIN[9][20:45], steps=TRAIN[2][12].start - TRAIN[9][20].start + 5),
            melody(999), TRAIN[7], TRAIN[0][:5], TRAIN[5][3:9],
@@ -151,3 +146,21 @@ def test_a_run_of_copied_8grams_from_two_places_is_not_one_copy():
     assert overlapping.longest_copy(line) == 17
 
 
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_match_lengths_are_the_longest_verbatim_spans_on_repetitive_material(seed):
+    rng = np.random.default_rng(seed)
+    codes = lambda n: (rng.integers(60, 63, n) + MEM.PITCHES * rng.integers(1, 3, n)).astype(np.uint32)  # noqa: E731
+    pieces = [codes(int(rng.integers(1, 40))) for _ in range(6)]  # a 3-pitch, 2-gap alphabet: many repeats
+    queries = [codes(int(rng.integers(1, 30))) for _ in range(5)] + [pieces[2][3:], pieces[0][:1]]
+    training = np.concatenate([part for p in pieces for part in (p, [MEM.SEPARATOR])]).astype(np.uint32)
+
+    def same(a, b):  # pitch of the first note, then whole codes
+        return len(a) == len(b) and a[0] % MEM.PITCHES == b[0] % MEM.PITCHES and list(a[1:]) == list(b[1:])
+
+    for query, lengths in zip(queries, MEM.match_lengths(training, queries)):
+        expected = [max((m for m in range(1, len(query) - p + 1) for piece in pieces
+                         for t in range(len(piece) - m + 1) if same(query[p:p + m], piece[t:t + m])), default=0)
+                    for p in range(len(query))]
+        assert list(lengths) == expected
