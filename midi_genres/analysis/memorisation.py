@@ -187,9 +187,12 @@ def match_lengths(training: np.ndarray, queries: Sequence[np.ndarray]) -> list[n
     here = order[asked].astype(np.int64)
     best = np.zeros(len(here), dtype=np.int64)
     for nearest in (before, after):
-        ok = (nearest >= 0) & (nearest < size)
-        found = _common_length(text, prefix, power, here[ok], order[nearest[ok]].astype(np.int64), horizon)
-        best[ok] = np.maximum(best[ok], found)
+        for at in range(0, len(here), CHUNK):  # bounded temporaries
+            part = slice(at, at + CHUNK)
+            ok = (nearest[part] >= 0) & (nearest[part] < size)
+            other = order[nearest[part][ok]].astype(np.int64)
+            best[part][ok] = np.maximum(best[part][ok], _common_length(text, prefix, power, here[part][ok], other,
+                                                                       horizon))
     lengths = np.zeros(size - len(training), dtype=np.int64)  # by place among the queries
     lengths[here - len(training)] = best
     return [lengths[start - len(training):start - len(training) + len(q)] for start, q in zip(starts, queries)]
