@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                # everything (several minutes)
     python benchmarks/run.py --quick        # fewer repetitions, no quality run, no corpus extraction
+    python benchmarks/run.py --jobs-of DIR  # only the per-rule time and peak memory of DIR's last workflow run
 
 Writes the table to benchmarks/results.md with a description of the machine, followed by the results measured on
 other machines (benchmarks/elsewhere/*.md: a lent GPU, the other kind of CPU), kept as they are. Not part of the
@@ -273,12 +274,12 @@ def dry_run_seconds(reps: int = 3) -> float:
     return statistics.median(times)
 
 
-def job_benchmarks() -> tuple[dict[str, list[tuple[str, float, float]]], float]:
-    """Per rule: (genre, wall seconds, peak RSS MiB) from the workflow's benchmark files; and the run's wall seconds
-    from the first benchmarked job's start to the last one's end (each file is written as its job ends)."""
+def job_benchmarks(workdir: Path = REPO) -> tuple[dict[str, list[tuple[str, float, float]]], float]:
+    """Per rule: (genre, wall seconds, peak RSS MiB) from a workflow directory's benchmark files; and the run's wall
+    seconds from the first benchmarked job's start to the last one's end (each file is written as its job ends)."""
     stages: dict[str, list] = {}
     starts, ends = [], []
-    for path in sorted(glob.glob(str(REPO / "logs/*/*.benchmark.tsv"))):
+    for path in sorted(glob.glob(str(workdir / "logs/*/*.benchmark.tsv"))):
         rule, genre = Path(path).parent.name, Path(path).name.split(".")[0]
         with open(path) as fh:
             row = next(csv.DictReader(fh, delimiter="\t"))
@@ -287,6 +288,20 @@ def job_benchmarks() -> tuple[dict[str, list[tuple[str, float, float]]], float]:
         ends.append(os.path.getmtime(path))
         starts.append(ends[-1] - float(row["s"]))
     return stages, (max(ends) - min(starts) if ends else 0.0)
+
+
+def job_table(workdir: Path) -> list[str]:
+    """The "workflow jobs" section (markdown lines) of a workflow directory's last run; none without one."""
+    stages, wall = job_benchmarks(workdir)
+    if not stages:
+        return []
+    lines = ["", f"## Workflow jobs (from logs/*/*.benchmark.tsv of the last run: {wall / 60:.1f} min from the first "
+             "job's start to the last one's end)", "| rule | jobs | total s | max s | max peak RSS MiB |",
+             "|---|---|---|---|---|"]
+    for rule, rows in stages.items():
+        lines.append(f"| {rule} | {len(rows)} | {sum(r[1] for r in rows):.0f} | {max(r[1] for r in rows):.0f} | "
+                     f"{max(r[2] for r in rows):.0f} |")
+    return lines
 
 
 def machine() -> str:
@@ -303,7 +318,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions; skip quality and extraction")
     parser.add_argument("--quality-genre", default="bach")
     parser.add_argument("--quality-steps", type=int, default=1200)
+    parser.add_argument("--jobs-of", type=Path, metavar="WORKDIR",
+                        help="only print the workflow jobs table of that workflow directory's last run (no measuring)")
     args = parser.parse_args()
+    if args.jobs_of:
+        print(f"Machine: {machine()}\n" + "\n".join(job_table(args.jobs_of)))
+        return
     reps = 8 if args.quick else 20
     lines = [f"Machine: {machine()}", ""]
 
@@ -423,16 +443,8 @@ def main() -> None:
     for script, mods in heavy_imports().items():
         emit(f"- `{script}` imports: {', '.join(mods) or 'none of torch/music21/matplotlib'}")
 
-    stages, wall = job_benchmarks()
-    if stages:
-        emit("")
-        emit(f"## Workflow jobs (from logs/*/*.benchmark.tsv of the last run: {wall / 60:.1f} min from the first "
-             "job's start to the last one's end)")
-        emit("| rule | jobs | total s | max s | max peak RSS MiB |")
-        emit("|---|---|---|---|---|")
-        for rule, rows in stages.items():
-            emit(f"| {rule} | {len(rows)} | {sum(r[1] for r in rows):.0f} | {max(r[1] for r in rows):.0f} | "
-                 f"{max(r[2] for r in rows):.0f} |")
+    for line in job_table(REPO):
+        emit(line)
     elsewhere = sorted((REPO / "benchmarks/elsewhere").glob("*.md"))  # other machines' results, kept as they are
     extra = "".join("\n" + path.read_text() for path in elsewhere)
     (REPO / "benchmarks/results.md").write_text("# Benchmark results\n\n" + "\n".join(lines) + "\n" + extra)
