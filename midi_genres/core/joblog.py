@@ -26,11 +26,18 @@ def log_to_file(path: str) -> logging.Logger:
 
 
 def peak_memory_mib() -> tuple[float, float]:
-    """Peak resident memory (MiB) of this process and of its largest finished child process, from getrusage: exact,
-    where a sampling benchmark can miss a short peak."""
+    """Peak resident memory (MiB) of this process and of its largest finished child process: exact, where a
+    sampling benchmark can miss a short peak. Linux reads the high-water mark of this program (VmHWM; getrusage
+    would also count the process that started it, as its maximum survives the exec); elsewhere getrusage."""
     unit = 1 << 20 if sys.platform == "darwin" else 1 << 10  # ru_maxrss is in bytes on macOS, KiB on Linux
-    return tuple(resource.getrusage(who).ru_maxrss * unit / (1 << 20)
-                 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    own, children = (resource.getrusage(who).ru_maxrss * unit / (1 << 20)
+                     for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    try:
+        with open("/proc/self/status") as status:
+            own = next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        pass
+    return own, children
 
 
 def progress_text(elapsed: float, done: float, total: float, rate: float | None = None, unit: str = "") -> str:
