@@ -4,6 +4,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 
+from midi_genres.analysis import ngram as ngram_module
 from midi_genres.analysis.ngram import FALLBACK_DISCOUNTS, NGramModel, kn_discounts
 
 # bigram counts: (1,2) x4, (2,1) x3, (3,3) x2, (2,3) x1, (3,4) x1 -> n1..n4 = 2, 1, 1, 1
@@ -140,6 +141,17 @@ def test_token_nll_matches_probabilities_one_position_at_a_time(order):
     np.testing.assert_allclose(nll, expect, rtol=1e-12)
     np.testing.assert_allclose(m.token_nll(train[:300]),
                                [-math.log(m.probabilities(train[:i])[train[i]]) for i in range(1, 300)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 64])
+def test_token_nll_scored_in_chunks_is_the_same_to_the_last_bit(monkeypatch, chunk):
+    vocab = 12
+    m = NGramModel.fit(random_stream(2000, vocab, seed=1), vocab, order=5)
+    val = random_stream(300, vocab, seed=2)
+    whole = m.token_nll(val)
+    monkeypatch.setattr(ngram_module, "SCORE_CHUNK", chunk)
+    assert np.array_equal(m.token_nll(val), whole) and len(whole) == 299
+    assert len(m.token_nll(val[:1])) == 0 and len(m.token_nll(val[:2])) == 1
 
 
 def test_deterministic():

@@ -50,6 +50,7 @@ from midi_genres.tokens.dataset import load_pieces
 log = logging.getLogger(__name__)
 
 FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)
+SCORE_CHUNK = 1 << 20  # targets scored at a time (bounded memory for validation streams of any length)
 
 __all__ = ["FALLBACK_DISCOUNTS", "NGramModel", "kn_discounts"]
 
@@ -158,7 +159,17 @@ class NGramModel:
 
     def token_nll(self, stream) -> np.ndarray:
         """Next-token NLL (nats) of tokens 1..n-1 of ``stream``, each predicted from its previous
-        ``min(i, order - 1)`` tokens (the targets of ``midi_genres.evaluate.token_nll``)."""
+        ``min(i, order - 1)`` tokens (the targets of ``midi_genres.evaluate.token_nll``); scored ``SCORE_CHUNK``
+        targets at a time, each chunk with the tokens before it that its first targets are predicted from."""
+        stream = np.asarray(stream).ravel()
+        parts = []
+        for first in range(1, max(len(stream), 1), SCORE_CHUNK):  # targets first .. first + SCORE_CHUNK - 1
+            start = max(0, first - max(self.order - 1, 1))
+            parts.append(self._window_nll(stream[start:first + SCORE_CHUNK])[first - start - 1:])
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def _window_nll(self, stream) -> np.ndarray:
+        """``token_nll`` of one window, in one piece."""
         s, v = _tokens(stream, self.vocab_size), self.vocab_size
         n = s.size
         if n < 2:
@@ -235,7 +246,7 @@ def ngram_floor(*, genre: str, train_path: str, val_path: str, pieces_path: str,
     first whole pieces of the training stream up to that many tokens (memory grows ~125 bytes a token)."""
     tok = make_tokenizer(tokenizer)
     started = time.perf_counter()
-    train = np.load(train_path)
+    train = np.load(train_path, mmap_mode="r")  # only the fitted prefix is read
     fitted = train if max_tokens is None else whole_pieces_prefix(train, max_tokens)
     if len(fitted) < len(train):
         log.info("%s: fitting the n-gram floor on the first %d of %d training tokens (metrics.ngram_max_tokens)",
