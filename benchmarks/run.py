@@ -297,6 +297,11 @@ def job_benchmarks(workdir: Path = REPO) -> tuple[dict[str, list[tuple[str, floa
     return stages, (max(ends) - min(starts) if ends else 0.0)
 
 
+def _largest(values) -> float:
+    """The largest of these numbers, NaNs left out (NaN if nothing is left)."""
+    return max((v for v in values if v == v), default=float("nan"))
+
+
 def job_table(workdir: Path) -> list[str]:
     """The "workflow jobs" section (markdown lines) of a workflow directory's last run; none without one."""
     stages, wall = job_benchmarks(workdir)
@@ -308,7 +313,7 @@ def job_table(workdir: Path) -> list[str]:
              "|---|---|---|---|---|---|"]
     for rule, rows in stages.items():
         lines.append(f"| {rule} | {len(rows)} | {sum(r[1] for r in rows):.0f} | {max(r[1] for r in rows):.0f} | "
-                     f"{np.nanmax([r[2] for r in rows]):.0f} | {np.nanmax([r[3] for r in rows]):.0f} |")
+                     f"{_largest(r[2] for r in rows):.0f} | {_largest(r[3] for r in rows):.0f} |")
     return lines
 
 
