@@ -107,7 +107,7 @@ class TrainingIndex:
             codes += [piece, np.array([SEPARATOR])]
         self.codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.uint32)
         self.queries = list(queries)
-        self._tables: dict[int, np.ndarray] = {}  # n < 8 -> the query n-gram hashes found in training, sorted
+        self._tables: dict[int, np.ndarray] = {}  # n <= 8 -> the query n-gram hashes found in training, sorted
         found8 = self.table(NGRAMS[0])
         self.candidates = _matching_runs(self.codes, NGRAMS[0], found8)
         copying = [i for i, q in enumerate(self.queries) if _member(found8, ngram_hashes(q, NGRAMS[0]))[1].any()]
