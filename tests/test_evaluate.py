@@ -65,6 +65,20 @@ def test_token_nll_matches_a_direct_computation_for_every_target():
     np.testing.assert_allclose(E.token_nll(model, tokens, batch_size=32), nll, rtol=1e-5)
 
 
+def test_a_long_stream_logs_its_progress_and_scores_the_same(monkeypatch, caplog):
+    model, tokens = small_model(), stream(8 * 60 + 9)  # 60 windows of 16 tokens, every 8
+    quiet = E.token_nll(model, tokens, batch_size=2)
+    monkeypatch.setattr(E, "PROGRESS_BATCHES", 30)
+    with caplog.at_level("INFO", logger=E.__name__):
+        logged = E.token_nll(model, tokens, batch_size=2, label="bach on rap")
+        E.token_nll(model, tokens, batch_size=4, label="too short")  # 15 batches: no progress lines
+    np.testing.assert_array_equal(logged, quiet)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 10 and all(line.startswith("bach on rap: ") for line in lines)
+    assert lines[0].startswith("bach on rap: 6/60 windows | ") and lines[-1].startswith("bach on rap: 60/60 windows")
+    assert "tokens/s" in lines[-1] and "ETA 0 s" in lines[-1]
+
+
 def test_a_stream_that_fits_one_window_agrees_with_the_training_loss():
     model, tokens = small_model(), stream(CFG.max_len + 1)
     windows = fixed_windows(torch.from_numpy(tokens.astype(np.int64)), 1, CFG.max_len)

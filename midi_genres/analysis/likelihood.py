@@ -32,6 +32,8 @@ from midi_genres.tokens.dataset import load_pieces
 
 log = logging.getLogger(__name__)
 
+PROGRESS_BATCHES = 100  # a stream of this many batches of windows or more logs its progress (with ``label``)
+
 def scored_windows(n_tokens: int, max_len: int) -> list[tuple[int, int]]:
     """(start, first scored target offset) of each window of ``max_len`` inputs over an ``n_tokens`` stream.
 
@@ -51,9 +53,11 @@ def scored_windows(n_tokens: int, max_len: int) -> list[tuple[int, int]]:
 
 
 @torch.no_grad()
-def token_nll(model: MusicTransformer, stream: np.ndarray, batch_size: int = 32, precision: str = "fp32") -> np.ndarray:
+def token_nll(model: MusicTransformer, stream: np.ndarray, batch_size: int = 32, precision: str = "fp32",
+              label: str | None = None) -> np.ndarray:
     """Next-token negative log-likelihood (nats) of tokens 1..n-1 of ``stream``, each scored once (eval mode),
-    computed in ``precision`` (``bf16``: under bf16 autocast, the loss in fp32)."""
+    computed in ``precision`` (``bf16``: under bf16 autocast, the loss in fp32). With ``label``, a long stream
+    (``PROGRESS_BATCHES`` batches or more) logs its progress every tenth of the way."""
     model.eval()
     device = next(model.parameters()).device
     autocast = precision_autocast(precision, device)
@@ -64,7 +68,9 @@ def token_nll(model: MusicTransformer, stream: np.ndarray, batch_size: int = 32,
         return out
     length = min(model.cfg.max_len, len(tokens) - 1)
     offsets = torch.arange(length + 1)
-    for i in range(0, len(plan), batch_size):
+    batches, started = range(0, len(plan), batch_size), time.perf_counter()
+    report = label is not None and len(batches) >= PROGRESS_BATCHES
+    for done, i in enumerate(batches, start=1):
         chunk = plan[i:i + batch_size]
         windows = tokens[torch.tensor([s for s, _ in chunk])[:, None] + offsets].to(device)
         with autocast:
@@ -72,6 +78,10 @@ def token_nll(model: MusicTransformer, stream: np.ndarray, batch_size: int = 32,
         nll = F.cross_entropy(logits.transpose(1, 2).float(), windows[:, 1:], reduction="none").cpu().double()
         for row, (start, first) in zip(nll.numpy(), chunk):
             out[start + first:start + length] = row[first:]
+        if report and (done % (len(batches) // 10) == 0 or done == len(batches)):
+            elapsed, scored = time.perf_counter() - started, chunk[-1][0] + length  # targets 1..scored are done
+            log.info("%s: %d/%d windows | %s", label, i + len(chunk), len(plan),
+                     progress_text(elapsed, done, len(batches), scored / elapsed, "tokens"))
     return out
 
 
@@ -88,8 +98,8 @@ def evaluate_model(*, checkpoint_path: str | os.PathLike, model_genre: str, genr
         pieces = load_pieces(pieces_path, "val")
         stream = np.load(val_path)
         seconds = steps_to_seconds(sum(p["steps"] for p in pieces), tempos[data])
-        row, by_piece = likelihood_tables(model_genre, data, stream, token_nll(model, stream, precision=precision),
-                                          tok, [p["notes"] for p in pieces], seconds)
+        nll = token_nll(model, stream, precision=precision, label=f"{model_genre} on {data}")
+        row, by_piece = likelihood_tables(model_genre, data, stream, nll, tok, [p["notes"] for p in pieces], seconds)
         rows.append(row)
         piece_rows += by_piece
         log.info("%d/%d %s on %s: %.3f bits/token, %.3f bits/note [%.3f, %.3f], %.2f bits/s | %s", k, len(genres),
