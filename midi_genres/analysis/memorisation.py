@@ -58,17 +58,12 @@ def _powers(base: int, n: int) -> np.ndarray:
 
 
 def ngram_hashes(codes: np.ndarray, n: int) -> np.ndarray:
-    """Hash of every n-gram of a code sequence (its first note's gap left out), modulo 2**64."""
+    """Hash of every n-gram of a code sequence (its first note's gap left out), modulo 2**64: the sum of
+    codes[j] * base**(i+n-1-j) over the n-gram starting at i, less its first gap's part."""
     count = len(codes) - n + 1
     if n < 1 or count < 1:
         return np.zeros(0, dtype=np.uint64)
-    codes = codes.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        power = _powers(_BASE, len(codes) + 1)
-        prefix = np.concatenate([[np.uint64(0)], np.cumsum(codes * _powers(_BASE_INV, len(codes)), dtype=np.uint64)])
-        i = np.arange(count)
-        window = (prefix[i + n] - prefix[i]) * power[i + n - 1]  # sum of codes[j] * base**(i+n-1-j)
-        return window - np.uint64(PITCHES) * _gap(codes[:count]) * power[n - 1]
+    return _hash_at(codes, *_prefix_sums(codes), np.arange(count), n)
 
 
 def _gap(codes: np.ndarray) -> np.ndarray:
@@ -224,8 +219,8 @@ def _common_length(text: np.ndarray, prefix: np.ndarray, power: np.ndarray, a: n
 
 
 def _hash_at(text: np.ndarray, prefix: np.ndarray, power: np.ndarray, starts: np.ndarray,
-             lengths: np.ndarray) -> np.ndarray:
-    """Hashes of the n-grams of ``text`` at these positions and lengths (n >= 1), as ``ngram_hashes`` gives them."""
+             lengths: np.ndarray | int) -> np.ndarray:
+    """Hashes of the n-grams of ``text`` at these positions and lengths (n >= 1), from its ``_prefix_sums``."""
     with np.errstate(over="ignore"):
         window = (prefix[starts + lengths] - prefix[starts]) * power[starts + lengths - 1]
         first = text[starts].astype(np.uint64)
@@ -237,7 +232,7 @@ def _prefix_sums(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     power[j] = base**j, so any n-gram's hash is read off in a few operations (``_hash_at``). Built ``CHUNK``
     codes at a time."""
     prefix, power = np.zeros(len(codes) + 1, dtype=np.uint64), np.empty(len(codes) + 1, dtype=np.uint64)
-    step, step_inv = _powers(_BASE, CHUNK), _powers(_BASE_INV, CHUNK)
+    step, step_inv = _powers(_BASE, min(CHUNK, len(codes))), _powers(_BASE_INV, min(CHUNK, len(codes)))
     scale, scale_inv = 1, 1  # base**at and base**-at as Python integers modulo 2**64
     with np.errstate(over="ignore"):
         for at in range(0, len(codes), CHUNK):
