@@ -335,7 +335,10 @@ def main() -> None:
                         help="only print the workflow jobs table of that workflow directory's last run (no measuring)")
     args = parser.parse_args()
     if args.jobs_of:
-        print(f"Machine: {machine()}\n" + "\n".join(job_table(args.jobs_of)))
+        table = job_table(args.jobs_of)
+        if not table:
+            parser.error(f"--jobs-of {args.jobs_of}: no logs/*/*.benchmark.tsv there (a workflow directory after a run)")
+        print(f"Machine: {machine()}\n" + "\n".join(table))
         return
     reps = 8 if args.quick else 20
     lines = [f"Machine: {machine()}", ""]
