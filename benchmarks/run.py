@@ -337,7 +337,7 @@ def main() -> None:
     if args.jobs_of:
         table = job_table(args.jobs_of)
         if not table:
-            parser.error(f"--jobs-of {args.jobs_of}: no logs/*/*.benchmark.tsv there (a workflow directory after a run)")
+            parser.error(f"--jobs-of {args.jobs_of}: no logs/*/*.benchmark.tsv there (not a workflow run directory)")
         print(f"Machine: {machine()}\n" + "\n".join(table))
         return
     reps = 8 if args.quick else 20
