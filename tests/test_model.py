@@ -38,6 +38,23 @@ def test_kv_cache_gives_the_same_logits_as_the_full_context():
     assert torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5)
 
 
+
+@pytest.mark.parametrize("last", [1, 7, 40])
+def test_logits_of_the_last_positions_only_and_a_complete_cache(last):
+    torch.manual_seed(2)
+    model = MusicTransformer(ModelConfig()).eval()
+    x = torch.randint(0, 291, (2, 40))
+    with torch.no_grad():
+        full, full_cache = model(x)
+        tail, cache = model(x, last=last)
+        assert tail.shape == (2, last, 291)
+        assert torch.allclose(tail, full[:, -last:], atol=1e-5)
+        for (k, v), (k_full, v_full) in zip(cache, full_cache):  # keys and values of every position
+            assert torch.equal(k, k_full) and torch.equal(v, v_full)
+        part, cache = model(x[:, :25])
+        after, _ = model(x[:, 25:], cache, last=3)  # after a cache: the last 3 of the 15 new positions
+        assert torch.allclose(after, full[:, -3:], atol=1e-5)
+
 @pytest.mark.parametrize("T", [1, 63, 64, 70, 128, 256])
 def test_blocked_causal_attention_computes_what_sdpa_does_values_and_gradients(T):
     torch.manual_seed(2)

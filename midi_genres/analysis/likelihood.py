@@ -73,11 +73,12 @@ def token_nll(model: MusicTransformer, stream: np.ndarray, batch_size: int = 32,
     for done, i in enumerate(batches, start=1):
         chunk = plan[i:i + batch_size]
         windows = tokens[torch.tensor([s for s, _ in chunk])[:, None] + offsets].to(device)
+        skip = min(first for _, first in chunk)  # targets no window of the chunk scores: not computed
         with autocast:
-            logits, _ = model(windows[:, :-1])
-        nll = F.cross_entropy(logits.transpose(1, 2).float(), windows[:, 1:], reduction="none").cpu().double()
+            logits, _ = model(windows[:, :-1], last=length - skip)
+        nll = F.cross_entropy(logits.transpose(1, 2).float(), windows[:, 1 + skip:], reduction="none").cpu().double()
         for row, (start, first) in zip(nll.numpy(), chunk):
-            out[start + first:start + length] = row[first:]
+            out[start + first:start + length] = row[first - skip:]
         if report and (done % (len(batches) // 10) == 0 or done == len(batches)):
             elapsed, scored = time.perf_counter() - started, chunk[-1][0] + length  # targets 1..scored are done
             log.info("%s: %d/%d windows | %s", label, i + len(chunk), len(plan),

@@ -67,10 +67,10 @@ class ContextWindow:
         if new_start != self.start:
             self.start, self.cache, self.cached = new_start, None, new_start
         if not self.use_cache:
-            logits, _ = self.model(torch.tensor([tokens[self.start:]], device=self.device))
+            logits, _ = self.model(torch.tensor([tokens[self.start:]], device=self.device), last=1)
             return logits[0, -1].float()
         fresh = torch.tensor([tokens[max(self.cached, self.start):]], device=self.device)
-        logits, self.cache = self.model(fresh, self.cache)
+        logits, self.cache = self.model(fresh, self.cache, last=1)
         self.cached = len(tokens)
         return logits[0, -1].float()
 

@@ -100,9 +100,13 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model)
 
-    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None):
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None, last: int = 0):
+        """Attention outputs of every position of ``x`` (of only its last ``last`` positions if ``last``), and the
+        keys and values of every position, after those of ``past``."""
         B, T, C = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, C // self.n_heads).permute(2, 0, 3, 1, 4)
+        if last:
+            q, T = q[:, :, -last:], min(last, T)
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         past_len = k.shape[2] - T
@@ -128,9 +132,9 @@ class Block(nn.Module):
         self.ff = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model))
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, past=None):
-        a, present = self.attn(self.ln1(x), past)
-        x = x + self.drop(a)
+    def forward(self, x: torch.Tensor, past=None, last: int = 0):
+        a, present = self.attn(self.ln1(x), past, last)
+        x = (x[:, -last:] if last else x) + self.drop(a)
         return x + self.drop(self.ff(self.ln2(x))), present
 
 
@@ -160,8 +164,10 @@ class MusicTransformer(nn.Module):
         n = sum(p.numel() for p in self.parameters())
         return n if embeddings else n - self.tok_emb.weight.numel() - self.pos_emb.weight.numel()
 
-    def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> tuple[torch.Tensor, KVCache]:
-        """Logits (B, T, vocab) for ids (B, T) that follow the cached positions (if any)."""
+    def forward(self, idx: torch.Tensor, cache: KVCache | None = None, last: int = 0) -> tuple[torch.Tensor, KVCache]:
+        """Logits (B, T, vocab) for ids (B, T) that follow the cached positions (if any); with ``last``, the logits
+        of only the last ``last`` positions (B, last, vocab), the final block computing only those (the cache
+        still holds every position)."""
         past_len = cache[0][0].shape[2] if cache else 0
         T = idx.shape[1]
         if past_len + T > self.cfg.max_len:
@@ -170,6 +176,6 @@ class MusicTransformer(nn.Module):
         x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))
         present: KVCache = []
         for i, block in enumerate(self.blocks):
-            x, kv = block(x, cache[i] if cache else None)
+            x, kv = block(x, cache[i] if cache else None, last if i == len(self.blocks) - 1 else 0)
             present.append(kv)
         return self.head(self.ln_f(x)), present
