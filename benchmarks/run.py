@@ -22,6 +22,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -92,10 +93,106 @@ def full_matrix_causal_attention(q, k, v):
     return torch.bmm(scores.softmax(-1).to(v.dtype), v.reshape(B * H, T, D)).view(B, H, T, D)
 
 
+class _Saved:
+    """Stands in for autograd's ctx, to run ``_CausalAttention``'s forward and backward as plain functions."""
+
+    def save_for_backward(self, *tensors):
+        self.saved_tensors = tensors
+
+
+def _block_shapes(q: torch.Tensor) -> list[tuple[int, int, int]]:
+    N, T = q.shape[:2]
+    tile = model_module.ATTENTION_TILE
+    return [(N, min(tile, T - start), min(start + tile, T)) for start in range(0, T, tile)]
+
+
+@torch.library.custom_op("midi_genres_bench::attention_forward", mutates_args=())
+def _opaque_forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> list[torch.Tensor]:
+    saved = _Saved()
+    out = model_module._CausalAttention.forward(saved, q, k, v)
+    scaled_q, _, _, *probs = saved.saved_tensors
+    return [out, scaled_q, *probs]  # k and v are the inputs themselves: a custom op may not return them
+
+
+@_opaque_forward.register_fake
+def _(q, k, v):
+    return [torch.empty_like(q), torch.empty_like(q), *(q.new_empty(shape) for shape in _block_shapes(q))]
+
+
+@torch.library.custom_op("midi_genres_bench::attention_backward", mutates_args=())
+def _opaque_backward(grad: torch.Tensor, scaled_q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                     probs: list[torch.Tensor]) -> list[torch.Tensor]:
+    ctx = _Saved()
+    ctx.saved_tensors, ctx.scale = (scaled_q, k, v, *probs), scaled_q.shape[2] ** -0.5
+    return list(model_module._CausalAttention.backward(ctx, grad))
+
+
+@_opaque_backward.register_fake
+def _(grad, scaled_q, k, v, probs):
+    return [torch.empty_like(scaled_q), torch.empty_like(k), torch.empty_like(v)]
+
+
+class _OpaqueAttention(torch.autograd.Function):
+    """The package's blocked kernel as two custom ops, which torch.compile calls as they are (one graph, no break)."""
+
+    @staticmethod
+    def forward(ctx, q, k, v):
+        out, scaled_q, *probs = _opaque_forward(q, k, v)
+        ctx.save_for_backward(scaled_q, k, v, *probs)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        scaled_q, k, v, *probs = ctx.saved_tensors
+        return tuple(_opaque_backward(grad.contiguous(), scaled_q, k, v, probs))
+
+
+def opaque_causal_attention(q, k, v):
+    """``causal_attention`` as one opaque op (the "opaque" variants: torch.compile fuses everything around it)."""
+    B, H, T, D = q.shape
+    with torch.autocast(q.device.type, enabled=False):
+        return _OpaqueAttention.apply(*(t.reshape(B * H, T, D) for t in (q, k, v))).view(B, H, T, D)
+
+
+class FusedHeadCrossEntropy(torch.autograd.Function):
+    """The output layer and the cross-entropy in one function, a chunk of tokens at a time (the "fusedce"
+    variants): the logits are never stored whole, and the gradients are computed in the forward pass."""
+
+    CHUNK = 1024
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, targets):
+        w, b, n = weight.to(x.dtype), bias.to(x.dtype), x.shape[0]
+        grad_x, grad_w, grad_b = torch.empty_like(x), torch.zeros_like(weight), torch.zeros_like(bias)
+        total = x.new_zeros((), dtype=torch.float32)
+        for start in range(0, n, FusedHeadCrossEntropy.CHUNK):
+            xs, ts = x[start:start + FusedHeadCrossEntropy.CHUNK], targets[start:start + FusedHeadCrossEntropy.CHUNK]
+            logits = torch.addmm(b, xs, w.t()).float()
+            lse = torch.logsumexp(logits, 1, keepdim=True)
+            total += (lse.squeeze(1) - logits.gather(1, ts[:, None]).squeeze(1)).sum()
+            grad = logits.sub_(lse).exp_()
+            grad[torch.arange(len(ts)), ts] -= 1
+            grad_b += grad.sum(0)
+            grad = grad.to(x.dtype)
+            grad_x[start:start + len(ts)] = grad @ w
+            grad_w += (grad.t() @ xs).float()
+        ctx.save_for_backward(grad_x, grad_w, grad_b)
+        ctx.n = n
+        return total / n
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        grad_x, grad_w, grad_b = ctx.saved_tensors
+        scale = grad_loss / ctx.n
+        return (grad_x * scale.to(grad_x.dtype), grad_w * scale, grad_b * scale, None)
+
+
 def attention_for(variant: str):
     """The attention function a variant trains with."""
     if "sdpa" in variant:
         return sdpa_causal_attention
+    if "opaque" in variant:
+        return opaque_causal_attention
     return full_matrix_causal_attention if "before" in variant else causal_attention
 
 
@@ -109,23 +206,37 @@ def step_time(variant: str, threads: int, steps: int) -> float:
 
     Variants: "reference"; "ours" with "fp32"/"bf16", "nodrop" (dropout 0), "sdpa" (SDPA's attention), "before"
     (the full-matrix attention and foreach Adam this package trained with until the blocked kernel), "foreach"
-    (foreach Adam only), "compiled" (torch.compile)."""
+    (foreach Adam only), "compiled" (torch.compile), "opaque" (the blocked kernel as one custom op), "fusedce"
+    (``FusedHeadCrossEntropy``), "bf16weights" (weights and Adam in bf16: no casts left, an upper bound of what
+    fewer casts can give, not a training this package would do)."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     dropout = 0.0 if "nodrop" in variant else 0.1
     cfg = ModelConfig(dropout=dropout)
     model = ReferenceTransformer(cfg) if variant == "reference" else MusicTransformer(cfg)
     model_module.causal_attention = attention_for(variant)
+    if "bf16weights" in variant:
+        model = model.to(torch.bfloat16)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused_adam_for(variant))
     x = torch.randint(0, VOCAB, (BATCH, BLOCK + 1))
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled="bf16" in variant)
+    head = model.head
+    if "fusedce" in variant:
+        model.head = nn.Identity()
+
+    def loss_of(x):
+        with autocast:
+            out, _ = model(x[:, :-1])
+        if "fusedce" in variant:
+            hidden = out.reshape(-1, out.shape[-1]).to(torch.bfloat16)
+            return FusedHeadCrossEntropy.apply(hidden, head.weight, head.bias, x[:, 1:].reshape(-1))
+        return F.cross_entropy(out.float().reshape(-1, VOCAB), x[:, 1:].reshape(-1))
+
     if "compiled" in variant:
-        model = torch.compile(model)
+        loss_of = torch.compile(loss_of)
 
     def one_step():
-        with autocast:
-            logits, _ = model(x[:, :-1])
-        loss = F.cross_entropy(logits.float().reshape(-1, VOCAB), x[:, 1:].reshape(-1))
+        loss = loss_of(x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -152,11 +263,42 @@ def _parallel_worker(args):
     return step_time(variant, 1, steps)
 
 
-def fresh_step_time(variant: str, steps: int) -> float:
+def fresh_step_time(variant: str, steps: int, inductor_cache: str | None = None) -> float:
     """``step_time`` at 1 thread in a fresh process, set up as ``train`` sets itself up (the "before" variants
-    without ``reuse_freed_memory``, which arrived with the blocked kernel)."""
-    with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_parallel_worker, ((variant, steps),))
+    without ``reuse_freed_memory``, which arrived with the blocked kernel); compiled variants with their inductor
+    cache in ``inductor_cache``."""
+    if inductor_cache:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = inductor_cache
+    try:
+        with mp.get_context("spawn").Pool(1) as pool:
+            return pool.apply(_parallel_worker, ((variant, steps),))
+    finally:
+        os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
+
+
+CANDIDATES = (("", "default: eager, blocked attention, fused Adam"),
+              (" fusedce", "output layer and cross-entropy fused, 1024 tokens at a time"),
+              (" bf16weights", "weights and Adam in bf16, no casts left (upper bound; not trained so)"),
+              (" compiled", "torch.compile, whole model"),
+              (" compiled opaque", "torch.compile, the blocked attention as one op (no graph break)"))
+
+
+def candidate_times(fast: str, steps: int, rounds: int) -> dict[str, dict[str, list[float]]]:
+    """Per candidate of ``CANDIDATES``: seconds per step of every round (fresh processes, interleaved) and, for the
+    compiled ones, the extra seconds of the first step with an empty inductor cache ("cold": a fresh machine or
+    cluster node) and with the cache the previous job left ("warm": every later job of a run sharing it)."""
+    times = {suffix: {"step": [], "cold": [], "warm": []} for suffix, _ in CANDIDATES}
+    for _ in range(rounds):
+        for suffix, _ in CANDIDATES:
+            if "compiled" not in suffix:
+                times[suffix]["step"].append(fresh_step_time(fast + suffix, steps))
+                continue
+            with tempfile.TemporaryDirectory() as cache:
+                for kind in ("cold", "warm"):
+                    sec, compile_s = fresh_step_time(fast + suffix, steps, cache)
+                    times[suffix]["step"].append(sec)
+                    times[suffix][kind].append(compile_s)
+    return times
 
 
 def parallel_throughput(variant: str, steps: int) -> float:
@@ -394,14 +536,20 @@ def main() -> None:
         emit(f"| {label} | {sec * 1000:.1f} | {BATCH * BLOCK / sec:,.0f} | {before / sec:.2f}x | "
              f"{100 * BATCH * BLOCK / sec * flops / peaks[1, torch.bfloat16]:.0f}% |")
     if not args.quick:
-        sec, compile_s = step_time(f"{fast} compiled", 1, reps)
+        candidate_rounds = 3  # each compiled candidate compiles twice a round (an empty cache, then a warm one)
+        times = candidate_times(fast, reps, candidate_rounds)
         emit("")
-        emit(f"## torch.compile ({fast}, 1 thread)")
-        emit("| | ms/step | compile s | 1200 steps incl. compile s |")
-        emit("|---|---|---|---|")
-        eager = step_time(fast, 1, reps)
-        emit(f"| eager | {eager * 1000:.0f} | 0 | {1200 * eager:.0f} |")
-        emit(f"| compiled | {sec * 1000:.0f} | {compile_s:.0f} | {1200 * sec + compile_s:.0f} |")
+        emit(f"## Training: candidates measured ({fast}, 1 thread, each a fresh process; median of "
+             f"{candidate_rounds} interleaved rounds of {reps} steps)")
+        emit("| candidate | ms/step | vs default | first step extra s, empty cache | first step extra s, warm "
+             "cache | one genre's 1200 steps s |")
+        emit("|---|---|---|---|---|---|")
+        default = statistics.median(times[""]["step"])
+        for suffix, label in CANDIDATES:
+            sec = statistics.median(times[suffix]["step"])
+            cold, warm = (statistics.median(times[suffix][k]) if times[suffix][k] else 0.0 for k in ("cold", "warm"))
+            emit(f"| {label} | {sec * 1000:.1f} | {default / sec:.2f}x | {cold:.1f} | {warm:.1f} | "
+                 f"{1200 * sec + warm:.0f} |")
     single = BATCH * BLOCK / step_time(fast, 2, reps)
     double = parallel_throughput(fast, reps)
     emit("")
