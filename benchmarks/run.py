@@ -201,7 +201,7 @@ def fused_adam_for(variant: str) -> bool:
     return variant != "reference" and "before" not in variant and "foreach" not in variant
 
 
-def step_time(variant: str, threads: int, steps: int) -> float:
+def step_time(variant: str, threads: int, steps: int) -> float | tuple[float, float]:
     """Median seconds per training step (batch 16 x 256 tokens) of one variant (plus compile seconds if compiled).
 
     Variants: "reference"; "ours" with "fp32"/"bf16", "nodrop" (dropout 0), "sdpa" (SDPA's attention), "before"
@@ -263,7 +263,7 @@ def _parallel_worker(args):
     return step_time(variant, 1, steps)
 
 
-def fresh_step_time(variant: str, steps: int, inductor_cache: str | None = None) -> float:
+def fresh_step_time(variant: str, steps: int, inductor_cache: str | None = None) -> float | tuple[float, float]:
     """``step_time`` at 1 thread in a fresh process, set up as ``train`` sets itself up (the "before" variants
     without ``reuse_freed_memory``, which arrived with the blocked kernel); compiled variants with their inductor
     cache in ``inductor_cache``."""

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 PROGRESS_BATCHES = 100  # a stream of this many batches of windows or more logs its progress (with ``label``)
 
+
 def scored_windows(n_tokens: int, max_len: int) -> list[tuple[int, int]]:
     """(start, first scored target offset) of each window of ``max_len`` inputs over an ``n_tokens`` stream.
 
