@@ -582,6 +582,15 @@ def main() -> None:
              f"{statistics.median(r[2] for r in rows):.2f} | "
              f"{statistics.median(r[2] / r[1] for r in rows):.1f}x |")
 
+    if genres and not args.quick:
+        emit("")
+        emit("## One evaluate_model job's scoring (benchmarks/evaluation.py; each variant a fresh process, median of 3 "
+             "interleaved rounds)")
+        table = subprocess.run([sys.executable, str(REPO / "benchmarks/evaluation.py")], capture_output=True,
+                               text=True, check=True, cwd=REPO).stdout
+        for line in table.strip().splitlines():
+            emit(line)
+
     if not args.quick:
         emit("")
         emit("## Corpus extraction (cold process, 2 workers)")

@@ -38,7 +38,6 @@ def test_kv_cache_gives_the_same_logits_as_the_full_context():
     assert torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5)
 
 
-
 @pytest.mark.parametrize("last", [1, 7, 40])
 def test_logits_of_the_last_positions_only_and_a_complete_cache(last):
     torch.manual_seed(2)
@@ -55,6 +54,7 @@ def test_logits_of_the_last_positions_only_and_a_complete_cache(last):
         after, _ = model(x[:, 25:], cache, last=3)  # after a cache: the last 3 of the 15 new positions
         assert torch.allclose(after, full[:, -3:], atol=1e-5)
 
+
 @pytest.mark.parametrize("T", [1, 63, 64, 70, 128, 256])
 def test_blocked_causal_attention_computes_what_sdpa_does_values_and_gradients(T):
     torch.manual_seed(2)
@@ -66,6 +66,23 @@ def test_blocked_causal_attention_computes_what_sdpa_does_values_and_gradients(T
     assert torch.allclose(ours, plain, atol=1e-5)
     for a, b in zip(ours_grads, plain_grads, strict=True):
         assert torch.allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize(("T", "last"), [(256, 128), (256, 1), (256, 256), (70, 7), (130, 66), (64, 63)])
+def test_blocked_causal_attention_of_the_last_queries_is_the_last_rows_of_the_full_one(T, last):
+    torch.manual_seed(5)
+    q, k, v = (torch.randn(2, 4, T, 32) for _ in range(3))
+    full = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    with torch.no_grad():
+        assert torch.allclose(causal_attention(q[:, :, -last:], k, v), full[:, :, -last:], atol=1e-5)
+        low = causal_attention(*(t.to(torch.bfloat16) for t in (q[:, :, -last:], k, v)))
+    assert low.dtype == torch.bfloat16 and (low.float() - full[:, :, -last:]).abs().max() < 0.05
+
+
+def test_blocked_causal_attention_with_gradients_needs_every_query():
+    q, k, v = (torch.randn(1, 2, 8, 16, requires_grad=True) for _ in range(3))
+    with pytest.raises(ValueError, match="as many queries as keys, got 3 and 8"):
+        causal_attention(q[:, :, -3:], k, v)
 
 
 def test_blocked_causal_attention_in_bf16_stays_close_to_fp32():
@@ -103,10 +120,17 @@ def test_the_cpu_training_and_inference_paths_match_the_fp32_model(monkeypatch):
     assert calls == [torch.float32] * 3 + [torch.bfloat16] * 3
     assert bf16.dtype == torch.bfloat16
     assert (bf16.float() - fp32).abs().max() < 0.05 * fp32.abs().max()
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):  # inference: SDPA in bf16
-        inference, _ = model(x)
-    assert len(calls) == 6  # no gradients: SDPA, whose forward is the fastest
-    assert (inference.float() - bf16.float()).abs().max() < 0.02 * fp32.abs().max()
+    with torch.no_grad():
+        inference_fp32, _ = model(x)
+        assert len(calls) == 6  # forward only in fp32: SDPA, which is faster there
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            inference, _ = model(x)
+            assert calls[6:] == [torch.bfloat16] * 3  # forward only in bf16: the blocked kernel again
+            tail, _ = model(x, last=10)
+            assert calls[9:] == [torch.bfloat16] * 3  # also for the last positions only
+    assert torch.allclose(inference_fp32, fp32, atol=1e-5)
+    assert torch.equal(inference, bf16.detach())  # the same kernel as training: the same numbers
+    assert (tail.float() - inference[:, -10:].float()).abs().max() < 0.02 * fp32.abs().max()
 
 
 def test_context_longer_than_max_len_is_refused():

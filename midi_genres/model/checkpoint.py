@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from midi_genres.core.atomic import atomic_path
+from midi_genres.model.runtime import reuse_freed_memory
 from midi_genres.model.transformer import ModelConfig, MusicTransformer
 from midi_genres.tokens import make_tokenizer
 from midi_genres.tokens.base import Tokenizer
@@ -58,8 +59,9 @@ def load_for_inference(path: str | os.PathLike, tokenizer: str = "event", extra_
                        device: str | torch.device = "cpu") -> tuple[MusicTransformer, Tokenizer, dict]:
     """What every user of a trained model starts with: ``threads`` torch threads, the named tokenizer (with
     ``extra_tokens``), and the checkpoint's model in eval mode, refused if its vocabulary differs.
-    Returns (model, tokenizer, checkpoint dict)."""
+    Returns (model, tokenizer, checkpoint dict). Freed memory is kept for reuse (``reuse_freed_memory``)."""
     torch.set_num_threads(threads)
+    reuse_freed_memory()
     tok = make_tokenizer(tokenizer, extra_tokens)
     model, checkpoint = load_checkpoint(path, vocab=tok.names, device=device)
     return model, tok, checkpoint

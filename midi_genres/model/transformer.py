@@ -38,32 +38,42 @@ class ModelConfig:
         return asdict(self)
 
 
-ATTENTION_TILE = 64  # query/key block of the training kernel; blocks above the diagonal are never computed
+ATTENTION_TILE = 64  # query/key block of the blocked kernel; blocks above the diagonal are never computed
+BLOCKED_INFERENCE_DTYPES = (torch.bfloat16,)  # forward only, the blocked kernel beats SDPA in these (benchmarks/)
+
+
+def _attend_by_blocks(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Causal attention of (N, Tq, head_dim) queries, pre-scaled, that are the last Tq positions of the (N, Tk,
+    head_dim) keys and values, by blocks of ``ATTENTION_TILE`` queries: each block multiplies only the keys up to
+    its own end, so the masked upper triangle is skipped (10 of 16 blocks at Tq = Tk = 256). Returns the outputs
+    and each block's probabilities."""
+    Tq, offset = q.shape[1], k.shape[1] - q.shape[1]
+    above = torch.full((ATTENTION_TILE, ATTENTION_TILE), float("-inf"), dtype=q.dtype, device=q.device).triu(1)
+    outs, probs = [], []
+    for start in range(0, Tq, ATTENTION_TILE):
+        end = min(start + ATTENTION_TILE, Tq)
+        keys = offset + end  # the block's queries see keys 0 .. keys - 1
+        scores = torch.bmm(q[:, start:end], k[:, :keys].transpose(1, 2))
+        scores[:, :, offset + start:].add_(above[:end - start, :end - start])  # the diagonal block's upper half
+        probs.append(torch.softmax(scores, -1))
+        outs.append(torch.bmm(probs[-1], v[:, :keys]))
+    return torch.cat(outs, 1), probs
 
 
 class _CausalAttention(torch.autograd.Function):
-    """Causal attention of (N, T, head_dim) tensors by blocks of ``ATTENTION_TILE`` queries: each block multiplies
-    only the keys up to its own end, so forward and backward skip the masked upper triangle (10 of 16 blocks
-    computed at T = 256). Computes in the inputs' dtype (autocast off inside); keeps each block's probabilities
-    for the backward pass, which uses them directly (softmax backward, no recomputation)."""
+    """``_attend_by_blocks`` of (N, T, head_dim) queries, keys and values with a backward pass that skips the same
+    blocks. Computes in the inputs' dtype (autocast off inside); keeps each block's probabilities for the backward
+    pass, which uses them directly (softmax backward, no recomputation)."""
 
     @staticmethod
     def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        T, scale = q.shape[1], q.shape[2] ** -0.5
+        scale = q.shape[2] ** -0.5
         with torch.autocast(q.device.type, enabled=False):
             q = q * scale
-            above = torch.full((ATTENTION_TILE, ATTENTION_TILE), float("-inf"), dtype=q.dtype,
-                               device=q.device).triu(1)
-            outs, probs = [], []
-            for start in range(0, T, ATTENTION_TILE):
-                end = min(start + ATTENTION_TILE, T)
-                scores = torch.bmm(q[:, start:end], k[:, :end].transpose(1, 2))
-                scores[:, :, start:].add_(above[:end - start, :end - start])  # the diagonal block's upper half
-                probs.append(torch.softmax(scores, -1))
-                outs.append(torch.bmm(probs[-1], v[:, :end]))
+            out, probs = _attend_by_blocks(q, k, v)
         ctx.save_for_backward(q, k, v, *probs)
         ctx.scale = scale
-        return torch.cat(outs, 1)
+        return out
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):
@@ -82,16 +92,25 @@ class _CausalAttention(torch.autograd.Function):
 
 
 def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Causal attention of (B, heads, T, head_dim) tensors, what SDPA computes with ``is_causal=True``, for training
-    on CPU: blocks above the diagonal are skipped in the backward pass too, where SDPA's CPU flash kernel is slow
-    (``benchmarks/run.py`` measures both, and the full-matrix path this replaced). Inference keeps SDPA."""
-    B, H, T, D = q.shape
-    return _CausalAttention.apply(*(t.reshape(B * H, T, D) for t in (q, k, v))).view(B, H, T, D)
+    """Causal attention of (B, heads, Tq, head_dim) queries that are the last Tq positions of (B, heads, Tk,
+    head_dim) keys and values, for CPU: blocks above the diagonal are never computed, in the backward pass either,
+    where SDPA's CPU flash kernel is slow, and forward only in ``BLOCKED_INFERENCE_DTYPES``, where it is faster
+    than SDPA too (``benchmarks/evaluation.py`` measures both). With gradients, Tq must equal Tk."""
+    B, H, Tq, D = q.shape
+    q, k, v = q.reshape(B * H, Tq, D), k.reshape(B * H, -1, D), v.reshape(B * H, -1, D)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v)):
+        if k.shape[1] != Tq:
+            raise ValueError(f"causal_attention: gradients need as many queries as keys, got {Tq} and {k.shape[1]}")
+        return _CausalAttention.apply(q, k, v).view(B, H, Tq, D)
+    with torch.autocast(q.device.type, enabled=False):
+        out, _ = _attend_by_blocks(q * D ** -0.5, k, v)
+    return out.view(B, H, Tq, D)
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention: ``causal_attention`` for training on CPU without dropout, else
-    ``F.scaled_dot_product_attention`` (flash kernels on CUDA and for inference, masks for the KV cache)."""
+    """Multi-head causal self-attention: ``causal_attention`` on CPU without dropout or KV cache (forward only: in
+    ``BLOCKED_INFERENCE_DTYPES``), else ``F.scaled_dot_product_attention`` (flash kernels on CUDA and for fp32
+    inference, masks for the KV cache)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -109,9 +128,10 @@ class CausalSelfAttention(nn.Module):
             q, T = q[:, :, -last:], min(last, T)
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
-        past_len = k.shape[2] - T
+        past_len = k.shape[2] - T  # keys before the first query: the cache's and, with ``last``, those left out
         dropout = self.dropout if self.training else 0.0
-        if past_len == 0 and q.device.type == "cpu" and dropout == 0.0 and torch.is_grad_enabled():
+        blocked_wins = torch.is_grad_enabled() or q.dtype in BLOCKED_INFERENCE_DTYPES
+        if past is None and q.device.type == "cpu" and dropout == 0.0 and blocked_wins:
             y = causal_attention(q, k, v)
         else:
             mask = None  # no past: causal; one new query: it sees everything cached
