@@ -128,6 +128,9 @@ def test_the_cpu_training_and_inference_paths_match_the_fp32_model(monkeypatch):
             assert calls[6:] == [torch.bfloat16] * 3  # forward only in bf16: the blocked kernel again
             tail, _ = model(x, last=10)
             assert calls[9:] == [torch.bfloat16] * 3  # also for the last positions only
+    tail_with_grad, _ = model(x, last=10)  # gradients, last positions only: the final block through SDPA's mask
+    assert calls[12:] == [torch.float32] * 2
+    assert torch.allclose(tail_with_grad, fp32[:, -10:], atol=1e-5)
     assert torch.allclose(inference_fp32, fp32, atol=1e-5)
     assert torch.equal(inference, bf16.detach())  # the same kernel as training: the same numbers
     assert (tail.float() - inference[:, -10:].float()).abs().max() < 0.02 * fp32.abs().max()

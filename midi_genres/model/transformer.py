@@ -130,8 +130,9 @@ class CausalSelfAttention(nn.Module):
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         past_len = k.shape[2] - T  # keys before the first query: the cache's and, with ``last``, those left out
         dropout = self.dropout if self.training else 0.0
-        blocked_wins = torch.is_grad_enabled() or q.dtype in BLOCKED_INFERENCE_DTYPES
-        if past is None and q.device.type == "cpu" and dropout == 0.0 and blocked_wins:
+        # with gradients: every query (the backward pass needs them); forward only: where it beats SDPA
+        blocked = past_len == 0 if torch.is_grad_enabled() else q.dtype in BLOCKED_INFERENCE_DTYPES
+        if past is None and q.device.type == "cpu" and dropout == 0.0 and blocked:
             y = causal_attention(q, k, v)
         else:
             mask = None  # no past: causal; one new query: it sees everything cached
