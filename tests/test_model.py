@@ -102,6 +102,7 @@ def test_blocked_causal_attention_in_bf16_stays_close_to_fp32():
 
 def test_the_cpu_training_and_inference_paths_match_the_fp32_model(monkeypatch):
     import midi_genres.model.transformer as transformer
+    from midi_genres.model import fused_attention
 
     calls = []
 
@@ -109,7 +110,12 @@ def test_the_cpu_training_and_inference_paths_match_the_fp32_model(monkeypatch):
         calls.append(q.dtype)
         return causal_attention(q, k, v)
 
-    monkeypatch.setattr(transformer, "causal_attention", counted)
+    def counted_fused(qkv, last=0, projections_attention=fused_attention.projections_attention):
+        calls.append(qkv.dtype)
+        return projections_attention(qkv, last)
+
+    monkeypatch.setattr(transformer, "causal_attention", counted)  # bf16: the fused kernel where it runs
+    monkeypatch.setattr(fused_attention, "projections_attention", counted_fused)
     torch.manual_seed(3)
     model = MusicTransformer(ModelConfig())
     x = torch.randint(0, 291, (4, 64))

@@ -9,6 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from midi_genres.core.defaults import defaults
+from midi_genres.model import fused_attention
 from midi_genres.tokens.event import BASE_VOCAB_SIZE
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]  # per layer (keys, values), each (B, heads, T, head_dim)
@@ -95,7 +96,10 @@ def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch
     """Causal attention of (B, heads, Tq, head_dim) queries that are the last Tq positions of (B, heads, Tk,
     head_dim) keys and values, for CPU: blocks above the diagonal are never computed, in the backward pass either,
     where SDPA's CPU flash kernel is slow, and forward only in ``BLOCKED_INFERENCE_DTYPES``, where it is faster
-    than SDPA too (``benchmarks/evaluation.py`` measures both). With gradients, Tq must equal Tk."""
+    than SDPA too (``benchmarks/evaluation.py`` measures both). In bf16 at head size 32 the fused kernel computes it
+    where it runs (``fused_attention``), else ATen's matmuls by blocks. With gradients, Tq must equal Tk."""
+    if fused_attention.supports(q):
+        return fused_attention.fused_causal_attention(q, k, v)
     B, H, Tq, D = q.shape
     q, k, v = q.reshape(B * H, Tq, D), k.reshape(B * H, -1, D), v.reshape(B * H, -1, D)
     if torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v)):
@@ -108,8 +112,9 @@ def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention: ``causal_attention`` on CPU without dropout or KV cache (forward only: in
-    ``BLOCKED_INFERENCE_DTYPES``), else ``F.scaled_dot_product_attention`` (flash kernels on CUDA and for fp32
+    """Multi-head causal self-attention: on CPU without dropout or KV cache (forward only: in
+    ``BLOCKED_INFERENCE_DTYPES``) the fused kernel where it runs (straight from the projections' layout), else
+    ``causal_attention``; otherwise ``F.scaled_dot_product_attention`` (flash kernels on CUDA and for fp32
     inference, masks for the KV cache)."""
 
     def __init__(self, cfg: ModelConfig):
@@ -123,7 +128,8 @@ class CausalSelfAttention(nn.Module):
         """Attention outputs of every position of ``x`` (of only its last ``last`` positions if ``last``), and the
         keys and values of every position, after those of ``past``."""
         B, T, C = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, C // self.n_heads).permute(2, 0, 3, 1, 4)
+        qkv = self.qkv(x).view(B, T, 3, self.n_heads, C // self.n_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
         if last:
             q, T = q[:, :, -last:], min(last, T)
         if past is not None:
@@ -133,7 +139,8 @@ class CausalSelfAttention(nn.Module):
         # with gradients: every query (the backward pass needs them); forward only: where it beats SDPA
         blocked = past_len == 0 if torch.is_grad_enabled() else q.dtype in BLOCKED_INFERENCE_DTYPES
         if past is None and q.device.type == "cpu" and dropout == 0.0 and blocked:
-            y = causal_attention(q, k, v)
+            fused = fused_attention.supports(q)
+            y = fused_attention.projections_attention(qkv, last) if fused else causal_attention(q, k, v)
         else:
             mask = None  # no past: causal; one new query: it sees everything cached
             if past_len and T > 1:
