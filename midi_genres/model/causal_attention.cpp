@@ -6,7 +6,8 @@
 // the head dimension, so the kernel reads and writes the projections' (batch, T, 3, heads, 32) layout directly. "Pairs" packings hold two bf16 in one 32-bit word:
 //   by_dim   [16][Tp]  word (p, j)  = (x[j][2p], x[j][2p+1])       lanes run over positions j
 //   by_pos   [Tp/2][32] word (jp, d) = (x[2jp][d], x[2jp+1][d])    lanes run over dimensions d
-// Probabilities are kept as (n, Tq, Tp) bf16 rows, zero past the diagonal, for the backward pass.
+// Probabilities are kept as (n, Tq, Tp) bf16 rows for the backward pass, zero past the diagonal up to the next
+// multiple of 32 (what the matmuls read; the rest is never read).
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,33 +28,31 @@ inline __m512 bf16_to_fp32(__m256i x) { return _mm512_castsi512_ps(_mm512_slli_e
 
 inline __m256i fp32_to_bf16(__m512 x) { return (__m256i)_mm512_cvtneps_pbh(x); }
 
-// e^x for x <= 0 (softmax arguments after the max is subtracted); lanes below -87 give 0.
-inline __m512 exp_nonpositive(__m512 x) {
-    const __m512 lo = _mm512_set1_ps(-87.0f);
-    __mmask16 tiny = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
-    x = _mm512_max_ps(x, lo);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 5040);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_maskz_scalef_ps(~tiny, p, n);
+constexpr float LOG2E = 1.44269504088896341f;
+
+// 2^x for x <= 0 (softmax arguments in base 2 after the max is subtracted): 2^round(x) times a degree-5 polynomial
+// of the rest (relative error under 3e-6, far below bf16's rounding); lanes below -126 give at most 2^-126.
+inline __m512 exp2_nonpositive(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-126.0f));
+    const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 f = _mm512_sub_ps(x, n);  // in [-0.5, 0.5]
+    __m512 p = _mm512_set1_ps(1.3333558e-3f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504109e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022651e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
 }
 
 // by_dim packing of rows 0..T-1 of x (row stride rs) into out[16][Tp], zero past T.
 void pack_by_dim(const bf16* x, long rs, int T, int Tp, uint32_t* out) {
-    for (int p = 0; p < W; ++p) {
-        uint32_t* dst = out + (size_t)p * Tp;
-        for (int j = 0; j < T; ++j) dst[j] = *(const uint32_t*)(x + j * rs + 2 * p);
-        for (int j = T; j < Tp; ++j) dst[j] = 0;
+    for (int j = 0; j < T; ++j) {  // row by row: each row is one cache line of x
+        const uint32_t* row = (const uint32_t*)(x + j * rs);
+        for (int p = 0; p < W; ++p) out[(size_t)p * Tp + j] = row[p];
     }
+    for (int p = 0; p < W; ++p)
+        for (int j = T; j < Tp; ++j) out[(size_t)p * Tp + j] = 0;
 }
 
 // by_pos packing of rows 0..T-1 of x (row stride rs) into out[Tp/2][32], zero past T (Tp even).
@@ -116,8 +115,9 @@ void weighted_sum(const bf16* w, int rows, int Tp, int cols, const uint32_t* val
     }
 }
 
-// Softmax of row s[0..len) in place (fp32), written as bf16 to prob[0..Tp) with zeros from len on.
-void softmax_row(float* s, int len, int Tp, bf16* prob) {
+// Softmax of row s[0..len) of scores in base 2 (times log2 e), in place (fp32), written as bf16 to prob[0..cols)
+// with zeros from len on (cols: a multiple of 32, as far as the matmuls read).
+void softmax_row(float* s, int len, int cols, bf16* prob) {
     __m512 m = _mm512_set1_ps(-__builtin_inff());
     for (int j = 0; j < len; j += 16) {
         __mmask16 k = len - j >= 16 ? 0xFFFF : (__mmask16)((1u << (len - j)) - 1);
@@ -126,7 +126,7 @@ void softmax_row(float* s, int len, int Tp, bf16* prob) {
     __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(m)), sum = _mm512_setzero_ps();
     for (int j = 0; j < len; j += 16) {
         __mmask16 k = len - j >= 16 ? 0xFFFF : (__mmask16)((1u << (len - j)) - 1);
-        __m512 e = _mm512_maskz_mov_ps(k, exp_nonpositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), mx)));
+        __m512 e = _mm512_maskz_mov_ps(k, exp2_nonpositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), mx)));
         _mm512_storeu_ps(s + j, e);
         sum = _mm512_add_ps(sum, e);
     }
@@ -137,7 +137,7 @@ void softmax_row(float* s, int len, int Tp, bf16* prob) {
         __m512 p = _mm512_maskz_mul_ps(k, _mm512_loadu_ps(s + j), inv);
         _mm256_storeu_si256((__m256i*)(prob + j), fp32_to_bf16(p));
     }
-    for (; j < Tp; ++j) prob[j] = 0;
+    for (; j < cols; j += 16) _mm256_storeu_si256((__m256i*)(prob + j), _mm256_setzero_si256());
 }
 
 struct Scratch {
@@ -162,18 +162,17 @@ void forward_one(const bf16* q, long qs, const bf16* k, long ks, const bf16* v, 
     for (int i0 = 0; i0 < Tq; i0 += ROWS) {
         const int rows = Tq - i0 < ROWS ? Tq - i0 : ROWS, cols = round_up(offset + i0 + rows, 32);
         bf16* p = probs ? probs + (size_t)i0 * Tp : t.p;
-        scores(q + i0 * qs, qs, rows, t.a, Tp, cols, scale, t.s);
-        for (int r = 0; r < rows; ++r) softmax_row(t.s + (size_t)r * Tp, offset + i0 + r + 1, Tp, p + (size_t)r * Tp);
+        scores(q + i0 * qs, qs, rows, t.a, Tp, cols, scale * LOG2E, t.s);
+        for (int r = 0; r < rows; ++r) softmax_row(t.s + (size_t)r * Tp, offset + i0 + r + 1, cols, p + (size_t)r * Tp);
         weighted_sum(p, rows, Tp, cols, t.b, o + i0 * os, os);
     }
 }
 
 // dX^T accumulated by blocks: out[j][d] = sum_i w[i][j] * x[i][d] over rows i >= j (w zero above the diagonal),
-// w (T rows, stride Tp, bf16) and x given by_pos (pairs of rows i); written as bf16 rows (row stride os).
+// w (T rows, stride Tp, bf16) and x given by_pos (pairs of rows i); written as bf16 rows (row stride os). Pairs of
+// rows of w are interleaved per 128-bit lane (unpacklo/hi), so accumulator lane t of half h holds position
+// 8 * (t / 4) + 4 * h + t % 4 of the block; the transposing store reads them back in order.
 void transposed_weighted_sum(const bf16* w, int T, int Tp, const uint32_t* x_by_pos, bf16* out, long os) {
-    const __m512i lo_idx = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7, 38,
-                                            6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
-    const __m512i hi_idx = _mm512_add_epi16(lo_idx, _mm512_set1_epi16(16));
     const __m512i column = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                               _mm512_set1_epi32(32));
     alignas(64) float block[D][32];
@@ -185,8 +184,8 @@ void transposed_weighted_sum(const bf16* w, int T, int Tp, const uint32_t* x_by_
                 __m512i r0 = _mm512_loadu_si512(w + (size_t)(2 * ip) * Tp + j0);
                 __m512i r1 = 2 * ip + 1 < T ? _mm512_loadu_si512(w + (size_t)(2 * ip + 1) * Tp + j0)
                                             : _mm512_setzero_si512();
-                __m512bh b0 = as_bh(_mm512_permutex2var_epi16(r0, lo_idx, r1));
-                __m512bh b1 = as_bh(_mm512_permutex2var_epi16(r0, hi_idx, r1));
+                __m512bh b0 = as_bh(_mm512_unpacklo_epi16(r0, r1));
+                __m512bh b1 = as_bh(_mm512_unpackhi_epi16(r0, r1));
                 for (int dd = 0; dd < 8; ++dd) {
                     __m512bh x = as_bh(_mm512_set1_epi32((int)x_by_pos[(size_t)ip * D + d0 + dd]));
                     acc[dd][0] = _mm512_dpbf16_ps(acc[dd][0], x, b0);
@@ -199,9 +198,10 @@ void transposed_weighted_sum(const bf16* w, int T, int Tp, const uint32_t* x_by_
             }
         }
         const int jn = T - j0 < 32 ? T - j0 : 32;
-        for (int jj = 0; jj < jn; ++jj) {  // column jj of the block is row j0 + jj of the result
-            __m512 c0 = _mm512_i32gather_ps(column, &block[0][jj], 4);
-            __m512 c1 = _mm512_i32gather_ps(column, &block[16][jj], 4);
+        for (int jj = 0; jj < jn; ++jj) {  // position jj of the block: half (jj / 4) % 2, lane 4 * (jj / 8) + jj % 4
+            const int at = 16 * (jj / 4 % 2) + 4 * (jj / 8) + jj % 4;
+            __m512 c0 = _mm512_i32gather_ps(column, &block[0][at], 4);
+            __m512 c1 = _mm512_i32gather_ps(column, &block[16][at], 4);
             _mm256_storeu_si256((__m256i*)(out + (j0 + jj) * os), fp32_to_bf16(c0));
             _mm256_storeu_si256((__m256i*)(out + (j0 + jj) * os + 16), fp32_to_bf16(c1));
         }
@@ -251,7 +251,7 @@ void backward_one(const Views& x, int seq, const bf16* probs, int T, float scale
                 __m512 gj = _mm512_mul_ps(_mm512_mul_ps(pj, _mm512_sub_ps(_mm512_maskz_loadu_ps(m, dp + j), delta)), s);
                 _mm256_storeu_si256((__m256i*)(g + j), fp32_to_bf16(_mm512_maskz_mov_ps(m, gj)));
             }
-            for (; j < Tp; ++j) g[j] = 0;
+            for (; j < cols; j += 16) _mm256_storeu_si256((__m256i*)(g + j), _mm256_setzero_si256());
         }
         weighted_sum(ds + (size_t)i0 * Tp, rows, Tp, cols, t.b, x.at(DQ, seq) + i0 * x.row(DQ), x.row(DQ));  // dQ = dS K
     }
