@@ -1,4 +1,4 @@
-"""One evaluate_model job's scoring, attention through the blocked kernel or SDPA, in bf16 and fp32, side by side.
+"""One evaluate_model job's scoring, attention through the fused kernel, the blocked kernel or SDPA, side by side.
 
     python benchmarks/evaluation.py [--genre bach] [--rounds 3]
 
@@ -24,6 +24,7 @@ VARIANTS = {  # name: (precision, attention forward only, freed memory kept for 
     "before": ("bf16", "sdpa", False),
     "bf16 sdpa": ("bf16", "sdpa", True),
     "bf16 blocked": ("bf16", "blocked", True),
+    "bf16 fused": ("bf16", "fused", True),
     "fp32 sdpa": ("fp32", "sdpa", True),
     "fp32 blocked": ("fp32", "blocked", True),
 }
@@ -37,11 +38,14 @@ def score(genre: str, variant: str) -> dict:
     import midi_genres.model.checkpoint as checkpoint
     import midi_genres.model.transformer as transformer
     from midi_genres.analysis.likelihood import token_nll
+    from midi_genres.model import fused_attention
 
     precision, attention, reuse = VARIANTS[variant]
     if not reuse:
         checkpoint.reuse_freed_memory = lambda: False
-    transformer.BLOCKED_INFERENCE_DTYPES = (torch.bfloat16, torch.float32) if attention == "blocked" else ()
+    transformer.BLOCKED_INFERENCE_DTYPES = (torch.bfloat16, torch.float32) if attention != "sdpa" else ()
+    if attention != "fused":
+        fused_attention.supports = lambda q: False
     model, _, _ = checkpoint.load_for_inference(REPO / f"results/checkpoints/{genre}.pt")
     streams = [np.load(path) for path in sorted((REPO / "data/tokens").glob("*.val.npy"))]
     started = time.perf_counter()
@@ -73,7 +77,7 @@ def main() -> None:
     for variant, (precision, attention, _) in VARIANTS.items():
         sec = statistics.median(r["seconds"] for r in runs[variant])
         label = ("before: bf16, SDPA, freed memory returned" if variant == "before"
-                 else f"{precision}, {'blocked kernel' if attention == 'blocked' else 'SDPA'}")
+                 else f"{precision}, {dict(sdpa='SDPA').get(attention, attention + ' kernel')}")
         print(f"| {label} | {sec:.2f} | {before / sec:.2f}x | {runs[variant][0]['nll']:,.1f} |")
 
 

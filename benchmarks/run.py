@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import midi_genres.model.transformer as model_module
+from midi_genres.model import fused_attention
 from midi_genres.model.runtime import resolve_precision, reuse_freed_memory
 from midi_genres.model.train import TrainConfig, train
 from midi_genres.model.transformer import ModelConfig, MusicTransformer, causal_attention
@@ -188,7 +189,7 @@ class FusedHeadCrossEntropy(torch.autograd.Function):
 
 
 def attention_for(variant: str):
-    """The attention function a variant trains with."""
+    """The attention function a variant trains with where the fused kernel is not used."""
     if "sdpa" in variant:
         return sdpa_causal_attention
     if "opaque" in variant:
@@ -196,25 +197,47 @@ def attention_for(variant: str):
     return full_matrix_causal_attention if "before" in variant else causal_attention
 
 
+def uses_fused_kernel(variant: str) -> bool:
+    """Whether a variant's attention is the fused kernel (the package's default where it runs)."""
+    return not any(word in variant for word in ("reference", "sdpa", "opaque", "before", "blocked"))
+
+
+class AttentionOf:
+    """Within it, the model computes attention as ``variant`` does: the fused kernel or ``attention_for``."""
+
+    def __init__(self, variant: str):
+        self.variant = variant
+
+    def __enter__(self):
+        self.supports = fused_attention.supports
+        if not uses_fused_kernel(self.variant):
+            fused_attention.supports = lambda q: False
+        model_module.causal_attention = attention_for(self.variant)
+
+    def __exit__(self, *exc):
+        fused_attention.supports = self.supports
+        model_module.causal_attention = causal_attention
+
+
 def fused_adam_for(variant: str) -> bool:
     """Whether a variant's Adam is the fused kernel (the package's default) or PyTorch's default (foreach)."""
-    return variant != "reference" and "before" not in variant and "foreach" not in variant
+    return variant != "reference" and "before" not in variant
 
 
 def step_time(variant: str, threads: int, steps: int) -> float | tuple[float, float]:
     """Median seconds per training step (batch 16 x 256 tokens) of one variant (plus compile seconds if compiled).
 
     Variants: "reference"; "ours" with "fp32"/"bf16", "nodrop" (dropout 0), "sdpa" (SDPA's attention), "before"
-    (the full-matrix attention and foreach Adam this package trained with until the blocked kernel), "foreach"
-    (foreach Adam only), "compiled" (torch.compile), "opaque" (the blocked kernel as one custom op), "fusedce"
-    (``FusedHeadCrossEntropy``), "bf16weights" (weights and Adam in bf16: no casts left, an upper bound of what
-    fewer casts can give, not a training this package would do)."""
+    (the full-matrix attention and foreach Adam this package trained with until the blocked kernel), "blocked" (the
+    blocked attention kernel, the default until the fused kernel), "compiled" (torch.compile), "opaque" (the
+    blocked kernel as one custom op), "fusedce" (``FusedHeadCrossEntropy``), "bf16weights" (weights and Adam in
+    bf16: no casts left, an upper bound of what fewer casts can give, not a training this package would do). Every
+    other bf16 variant's attention is the fused kernel where it runs."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     dropout = 0.0 if "nodrop" in variant else 0.1
     cfg = ModelConfig(dropout=dropout)
     model = ReferenceTransformer(cfg) if variant == "reference" else MusicTransformer(cfg)
-    model_module.causal_attention = attention_for(variant)
     if "bf16weights" in variant:
         model = model.to(torch.bfloat16)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused_adam_for(variant))
@@ -241,17 +264,17 @@ def step_time(variant: str, threads: int, steps: int) -> float | tuple[float, fl
         loss.backward()
         opt.step()
 
-    t = time.perf_counter()
-    one_step()
-    first = time.perf_counter() - t
-    for _ in range(2):
-        one_step()
-    times = []
-    for _ in range(steps):
+    with AttentionOf(variant):
         t = time.perf_counter()
         one_step()
-        times.append(time.perf_counter() - t)
-    model_module.causal_attention = causal_attention
+        first = time.perf_counter() - t
+        for _ in range(2):
+            one_step()
+        times = []
+        for _ in range(steps):
+            t = time.perf_counter()
+            one_step()
+            times.append(time.perf_counter() - t)
     median = statistics.median(times)
     return (median, first - median) if "compiled" in variant else median
 
@@ -276,7 +299,7 @@ def fresh_step_time(variant: str, steps: int, inductor_cache: str | None = None)
         os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
 
 
-CANDIDATES = (("", "default: eager, blocked attention, fused Adam"),
+CANDIDATES = (("", "default: eager, fused attention kernel, fused Adam"),
               (" fusedce", "output layer and cross-entropy fused, 1024 tokens at a time"),
               (" bf16weights", "weights and Adam in bf16, no casts left (upper bound; not trained so)"),
               (" compiled", "torch.compile, whole model"),
@@ -301,6 +324,45 @@ def candidate_times(fast: str, steps: int, rounds: int) -> dict[str, dict[str, l
     return times
 
 
+def attention_layer_times(reps: int) -> dict[str, float]:
+    """One layer's attention of a training batch (16 x 4 heads x 256 x 32, bf16, 1 thread), median seconds of the
+    forward pass with the backward pass and of the forward pass alone, fused kernel and blocked kernel, each from
+    the projections' layout as the model calls it; and the seconds to compile the kernel (empty cache)."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    qkv = torch.randn(BATCH, BLOCK, 3, 4, 32).to(torch.bfloat16)
+    grad = torch.randn(BATCH, 4, BLOCK, 32).to(torch.bfloat16)
+
+    def blocked(x):
+        with AttentionOf("blocked"):
+            return causal_attention(*x.permute(2, 0, 3, 1, 4))
+
+    def timed(attention, backward: bool) -> float:
+        times = []
+        for rep in range(reps + 3):
+            x = qkv.clone().requires_grad_(backward)
+            t = time.perf_counter()
+            with torch.set_grad_enabled(backward):
+                out = attention(x)
+                if backward:
+                    out.backward(grad)
+            if rep >= 3:
+                times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    result = {}
+    if fused_attention.kernel() is not None:
+        result["fused"] = timed(fused_attention.projections_attention, True)
+        result["fused forward"] = timed(fused_attention.projections_attention, False)
+        with tempfile.TemporaryDirectory() as cache:
+            t = time.perf_counter()
+            fused_attention._compile(os.environ.get("CXX", "c++"), Path(cache) / "kernel.so")
+            result["compile"] = time.perf_counter() - t
+    result["blocked"] = timed(blocked, True)
+    result["blocked forward"] = timed(blocked, False)
+    return result
+
+
 def parallel_throughput(variant: str, steps: int) -> float:
     """Tokens/s of two 1-thread training processes running at once (two genre jobs on two cores)."""
     with mp.get_context("spawn").Pool(2) as pool:
@@ -308,22 +370,25 @@ def parallel_throughput(variant: str, steps: int) -> float:
     return sum(BATCH * BLOCK / s for s in per_step)
 
 
-class _BeforePath:
+class _BeforePath(AttentionOf):
     """Within it, ``train`` runs as before the blocked kernel: full-matrix attention and foreach Adam."""
 
+    def __init__(self):
+        super().__init__("before")
+
     def __enter__(self):
+        super().__enter__()
         self.adam = torch.optim.Adam
-        model_module.causal_attention = full_matrix_causal_attention
         torch.optim.Adam = lambda params, **kw: self.adam(params, **{**kw, "fused": False})
 
     def __exit__(self, *exc):
-        model_module.causal_attention = causal_attention
+        super().__exit__(*exc)
         torch.optim.Adam = self.adam
 
 
 def quality(genre: str, steps: int, threads: int) -> dict[str, float]:
-    """Final validation loss of the reference, of the path before the blocked kernel and of the default fast path
-    after the same steps, same loop, same data."""
+    """Final validation loss of the reference, of the path before the blocked kernel, of the blocked kernel and of
+    the default fast path after the same steps, same loop, same data."""
     from midi_genres.tokens.event import EventTokenizer
 
     train_tokens = np.load(REPO / f"data/tokens/{genre}.npy")
@@ -335,11 +400,14 @@ def quality(genre: str, steps: int, threads: int) -> dict[str, float]:
     _, fast = train(train_tokens, val_tokens, ModelConfig(**fast_model), cfg, names, threads=threads)
     with _BeforePath():
         _, before = train(train_tokens, val_tokens, ModelConfig(**fast_model), cfg, names, threads=threads)
+    with AttentionOf("blocked"):
+        _, blocked = train(train_tokens, val_tokens, ModelConfig(**fast_model), cfg, names, threads=threads)
     torch.manual_seed(cfg.seed)
     reference_cfg = TrainConfig(**{**cfg.__dict__, "precision": "fp32"})
     _, ref = train(train_tokens, val_tokens, ModelConfig(), reference_cfg, names, threads=threads,
                    model=ReferenceTransformer(ModelConfig()))
-    return {"fast": fast[-1]["val_loss"], "before": before[-1]["val_loss"], "reference": ref[-1]["val_loss"]}
+    return {"fast": fast[-1]["val_loss"], "before": before[-1]["val_loss"], "blocked": blocked[-1]["val_loss"],
+            "reference": ref[-1]["val_loss"]}
 
 
 def default_settings() -> tuple[dict, dict]:
@@ -504,7 +572,7 @@ def main() -> None:
     emit("| variant | threads | ms/step | tokens/s | vs reference | % fp32 peak | % bf16 peak |")
     emit("|---|---|---|---|---|---|---|")
     variants = ["reference", "ours fp32", "ours fp32 nodrop", "ours bf16 nodrop sdpa", "ours bf16 nodrop before",
-                "ours bf16 nodrop foreach", "ours bf16 nodrop"]
+                "ours bf16 nodrop blocked", "ours bf16 nodrop"]
     for threads in (2, 1):
         ref_rate = None
         for variant in variants:
@@ -519,22 +587,44 @@ def main() -> None:
     precision = resolve_precision(train_cfg["precision"], torch.device("cpu"))
     fast = f"ours {precision}" + (" nodrop" if model_cfg["dropout"] == 0 else "")
     rounds = 3 if args.quick else 7
-    steps = {v: [] for v in (f"{fast} before", f"{fast} foreach", fast)}
+    steps = {v: [] for v in (f"{fast} before", f"{fast} blocked", fast)}
     for _ in range(rounds):  # interleaved, so that a slow minute of the machine hits every variant alike
         for variant in steps:
             steps[variant].append(fresh_step_time(variant, reps))
     emit("")
-    emit(f"## Training before and after the blocked attention kernel, fused Adam and freed-memory reuse ({fast}, "
+    emit(f"## Training before and after the attention kernels, fused Adam and freed-memory reuse ({fast}, "
          f"1 thread, each a fresh process; median of {rounds} interleaved rounds of {reps} steps)")
     emit("| path | ms/step | tokens/s | vs before | % bf16 matmul peak |")
     emit("|---|---|---|---|---|")
     before = statistics.median(steps[f"{fast} before"])
     for variant, label in ((f"{fast} before", "before: full-matrix attention, foreach Adam"),
-                           (f"{fast} foreach", "blocked attention, foreach Adam, freed-memory reuse"),
-                           (fast, "after: blocked attention, fused Adam, freed-memory reuse (the default)")):
+                           (f"{fast} blocked", "blocked attention, fused Adam, freed-memory reuse (the default "
+                                               "until the fused kernel)"),
+                           (fast, "after: fused attention kernel, fused Adam, freed-memory reuse (the default"
+                                  + ("" if fused_attention.kernel() else "; here the blocked kernel") + ")")):
         sec = statistics.median(steps[variant])
         emit(f"| {label} | {sec * 1000:.1f} | {BATCH * BLOCK / sec:,.0f} | {before / sec:.2f}x | "
              f"{100 * BATCH * BLOCK / sec * flops / peaks[1, torch.bfloat16]:.0f}% |")
+    layer = attention_layer_times(reps)
+    pairs = BATCH * 4 * BLOCK * (BLOCK + 1) // 2  # query-key pairs at or below the diagonal
+    attention_flops = {"": 3 * 2 * 2 * pairs * 32, " forward": 2 * 2 * pairs * 32}  # backward: twice the forward
+    emit("")
+    emit(f"## Attention of one layer ({BATCH} x 4 heads x {BLOCK} x 32, bf16, 1 thread, median of {reps}; GFLOP/s "
+         "of the matmuls at or below the diagonal)")
+    emit("| kernel | forward and backward ms | GFLOP/s | forward only ms | GFLOP/s |")
+    emit("|---|---|---|---|---|")
+    for kernel in ("blocked", "fused"):
+        if kernel in layer:
+            emit(f"| {kernel} | {layer[kernel] * 1000:.2f} | {attention_flops[''] / layer[kernel] / 1e9:.0f} | "
+                 f"{layer[kernel + ' forward'] * 1000:.2f} | "
+                 f"{attention_flops[' forward'] / layer[kernel + ' forward'] / 1e9:.0f} |")
+    if "fused" in layer:
+        emit(f"| ratio | {layer['blocked'] / layer['fused']:.2f}x | | "
+             f"{layer['blocked forward'] / layer['fused forward']:.2f}x | |")
+        emit(f"\nCompiling the fused kernel on an empty cache: {layer['compile']:.1f} s (once per machine or cluster "
+             "home; every later job loads it).")
+    else:
+        emit(f"\nThe fused kernel does not run here: {fused_attention.unavailable_reason() or 'it did not compile'}.")
     if not args.quick:
         candidate_rounds = 3  # each compiled candidate compiles twice a round (an empty cache, then a warm one)
         times = candidate_times(fast, reps, candidate_rounds)
@@ -567,7 +657,9 @@ def main() -> None:
         emit("|---|---|")
         emit(f"| reference (nn.TransformerEncoder, fp32, dropout 0.1) | {q['reference']:.4f} |")
         emit(f"| before the blocked kernel (full-matrix attention, foreach Adam) | {q['before']:.4f} |")
-        emit(f"| default fast path ({precision}, dropout {model_cfg['dropout']}) | {q['fast']:.4f} |")
+        emit(f"| the blocked kernel (bf16, dropout {model_cfg['dropout']}) | {q['blocked']:.4f} |")
+        emit(f"| default fast path ({precision}, dropout {model_cfg['dropout']}, "
+             f"{'fused kernel' if fused_attention.kernel() else 'blocked kernel'}) | {q['fast']:.4f} |")
 
     genres = sorted(Path(p).stem for p in glob.glob(str(REPO / "results/checkpoints/*.pt")))
     if genres:

@@ -36,3 +36,16 @@ def test_the_fused_output_layer_and_cross_entropy_give_the_loss_and_gradients_of
     assert torch.allclose(fused, loss, rtol=1e-5)
     for a, b in zip(got, expected):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-7)
+
+
+def test_the_blocked_and_before_variants_keep_the_model_off_the_fused_kernel_and_restore_it():
+    from midi_genres.model import fused_attention
+
+    supports = fused_attention.supports
+    q = torch.zeros(1, 4, 8, 32, dtype=torch.bfloat16)
+    for variant in ("ours bf16 nodrop blocked", "ours bf16 nodrop before", "ours bf16 nodrop sdpa"):
+        with bench.AttentionOf(variant):
+            assert not fused_attention.supports(q)
+        assert fused_attention.supports is supports
+    with bench.AttentionOf("ours bf16 nodrop"):
+        assert fused_attention.supports is supports  # the default: the fused kernel wherever it runs

@@ -78,6 +78,7 @@ def kernel() -> ctypes.CDLL | None:
     if reason is not None:
         log.info("fused causal attention not used (%s); the blocked kernel computes attention", reason)
         return None
+    log.info("fused causal attention kernel %s", target)
     ptr, i32, f32 = ctypes.c_void_p, ctypes.c_int, ctypes.c_float
     lib.causal_attention_forward.argtypes = [ptr] * 6 + [i32] * 5 + [f32]
     lib.causal_attention_backward.argtypes = [ptr] * 9 + [i32] * 4 + [f32]
