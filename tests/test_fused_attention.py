@@ -2,6 +2,7 @@
 thread count, from the projections' layout as from separate tensors, and a clear fallback where it cannot run."""
 
 import logging
+import os
 
 import pytest
 import torch
@@ -10,8 +11,33 @@ import torch.nn.functional as F
 from midi_genres.model import fused_attention
 from midi_genres.model.transformer import ModelConfig, MusicTransformer
 
-needs_kernel = pytest.mark.skipif(fused_attention.kernel() is None,
-                                  reason=f"fused kernel not available here: {fused_attention.unavailable_reason()}")
+
+def _why_not_here() -> str | None:
+    """Why the kernel cannot run on this machine even switched on (it is off by default on AMX CPUs), or None."""
+    previous = os.environ.get(fused_attention.SWITCH)
+    os.environ[fused_attention.SWITCH] = "1"
+    fused_attention.kernel.cache_clear()
+    try:
+        return None if fused_attention.kernel() is not None else fused_attention.unavailable_reason() or "no build"
+    finally:
+        if previous is None:
+            del os.environ[fused_attention.SWITCH]
+        else:
+            os.environ[fused_attention.SWITCH] = previous
+        fused_attention.kernel.cache_clear()
+
+
+WHY_NOT = _why_not_here()
+needs_kernel = pytest.mark.skipif(WHY_NOT is not None, reason=f"the fused kernel cannot run here: {WHY_NOT}")
+
+
+@pytest.fixture(autouse=True)
+def kernel_switched_on(monkeypatch):
+    """Every test here sees the kernel wherever it can run, CPUs with AMX included."""
+    monkeypatch.setenv(fused_attention.SWITCH, "1")
+    fused_attention.kernel.cache_clear()
+    yield
+    fused_attention.kernel.cache_clear()
 
 
 def _reference(q, k, v, grad):
@@ -110,37 +136,40 @@ def test_training_the_model_in_bf16_goes_through_the_kernel_and_matches_the_bloc
 def test_switched_off_or_without_a_compiler_the_blocked_kernel_is_used_and_the_reason_logged(monkeypatch, caplog,
                                                                                              tmp_path):
     monkeypatch.setenv("MIDI_GENRES_CACHE", str(tmp_path))
-    try:
+    monkeypatch.setenv(fused_attention.SWITCH, "0")
+    with caplog.at_level(logging.INFO, logger="midi_genres.model.fused_attention"):
+        assert fused_attention.kernel() is None
+    assert "MIDI_GENRES_FUSED_ATTENTION=0" in caplog.text
+    assert not fused_attention.supports(torch.zeros(1, 1, 4, 32, dtype=torch.bfloat16))
+    if WHY_NOT is None:
+        monkeypatch.setenv(fused_attention.SWITCH, "1")
         fused_attention.kernel.cache_clear()
-        monkeypatch.setenv(fused_attention.SWITCH, "0")
+        monkeypatch.setenv("CXX", "no-such-compiler")
+        caplog.clear()
         with caplog.at_level(logging.INFO, logger="midi_genres.model.fused_attention"):
             assert fused_attention.kernel() is None
-        assert "MIDI_GENRES_FUSED_ATTENTION=0" in caplog.text
-        assert not fused_attention.supports(torch.zeros(1, 1, 4, 32, dtype=torch.bfloat16))
-        monkeypatch.delenv(fused_attention.SWITCH)
-        if fused_attention.unavailable_reason() is None:
-            fused_attention.kernel.cache_clear()
-            monkeypatch.setenv("CXX", "no-such-compiler")
-            caplog.clear()
-            with caplog.at_level(logging.INFO, logger="midi_genres.model.fused_attention"):
-                assert fused_attention.kernel() is None
-            assert "no C++ compiler (no-such-compiler)" in caplog.text
-            assert not list(tmp_path.rglob("*.so"))
-    finally:
-        fused_attention.kernel.cache_clear()
+        assert "no C++ compiler (no-such-compiler)" in caplog.text
+        assert not list(tmp_path.rglob("*.so"))
 
 
 @needs_kernel
 def test_compiled_once_into_the_cache_and_reused(monkeypatch, tmp_path):
     monkeypatch.setenv("MIDI_GENRES_CACHE", str(tmp_path))
-    try:
-        fused_attention.kernel.cache_clear()
-        assert fused_attention.kernel() is not None
-        built = list(tmp_path.rglob("*.so"))
-        assert len(built) == 1 and built[0].parent == tmp_path / "kernels"
-        stamp = built[0].stat().st_mtime_ns
-        fused_attention.kernel.cache_clear()  # a new process: it loads the build, compiles nothing
-        assert fused_attention.kernel() is not None
-        assert [p.stat().st_mtime_ns for p in tmp_path.rglob("*.so")] == [stamp]
-    finally:
-        fused_attention.kernel.cache_clear()
+    assert fused_attention.kernel() is not None
+    built = list(tmp_path.rglob("*.so"))
+    assert len(built) == 1 and built[0].parent == tmp_path / "kernels"
+    stamp = built[0].stat().st_mtime_ns
+    fused_attention.kernel.cache_clear()  # as a new process: it loads the build, compiles nothing
+    assert fused_attention.kernel() is not None
+    assert [p.stat().st_mtime_ns for p in tmp_path.rglob("*.so")] == [stamp]
+
+
+def test_on_amx_cpus_it_is_off_unless_switched_on(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    monkeypatch.delenv(fused_attention.SWITCH)
+    assert "AMX" in fused_attention.unavailable_reason()
+    monkeypatch.setenv(fused_attention.SWITCH, "1")
+    assert fused_attention.unavailable_reason() is None or "x86-64" in fused_attention.unavailable_reason()
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    assert "no AVX-512 BF16" in fused_attention.unavailable_reason()  # switched on, still never where it cannot run

@@ -265,33 +265,42 @@ void backward_one(const Views& x, int seq, const bf16* probs, int T, float scale
 
 extern "C" {
 
-// Causal attention of sequences first .. first + count - 1 (sequence s: batch s / heads, head s % heads): queries
-// q (batch, heads, Tq, 32) are the last Tq of the Tk positions of k and v (batch, heads, Tk, 32); out like q; strides
-// holds (batch, head, row) of q, k, v, out; probs (batch * heads, Tq, round_up(Tk, 32)) or null (nothing kept).
+// Causal attention of the batch * heads sequences (sequence s: batch s / heads, head s % heads): queries q (batch,
+// heads, Tq, 32) are the last Tq of the Tk positions of k and v (batch, heads, Tk, 32); out like q; strides holds
+// (batch, head, row) of q, k, v, out; probs (batch * heads, Tq, round_up(Tk, 32)) or null (nothing kept). The
+// sequences are shared out among `threads` OpenMP threads, each computed whole by one.
 void causal_attention_forward(const bf16* q, const bf16* k, const bf16* v, bf16* out, bf16* probs, const long* strides,
-                              int heads, int first, int count, int Tq, int Tk, float scale) {
+                              int batch, int heads, int Tq, int Tk, float scale, int threads) {
     const Views x = {{(bf16*)q, (bf16*)k, (bf16*)v, out}, strides, heads};
-    const int Tp = round_up(Tk, 32);
-    Scratch t(Tp);
-    for (int seq = first; seq < first + count; ++seq)
-        forward_one(x.at(0, seq), x.row(0), x.at(1, seq), x.row(1), x.at(2, seq), x.row(2), x.at(3, seq), x.row(3),
-                    probs ? probs + (size_t)seq * Tq * Tp : nullptr, Tq, Tk, scale, t);
+    const int Tp = round_up(Tk, 32), n = batch * heads;
+#pragma omp parallel num_threads(threads)
+    {
+        Scratch t(Tp);
+#pragma omp for schedule(static)
+        for (int seq = 0; seq < n; ++seq)
+            forward_one(x.at(0, seq), x.row(0), x.at(1, seq), x.row(1), x.at(2, seq), x.row(2), x.at(3, seq),
+                        x.row(3), probs ? probs + (size_t)seq * Tq * Tp : nullptr, Tq, Tk, scale, t);
+    }
 }
 
 // Gradients dq, dk, dv of causal_attention_forward with Tq == Tk == T from dout and its kept probs; strides of q, k,
 // v, dout, dq, dk, dv.
 void causal_attention_backward(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, bf16* dq, bf16* dk,
-                               bf16* dv, const bf16* probs, const long* strides, int heads, int first, int count,
-                               int T, float scale) {
+                               bf16* dv, const bf16* probs, const long* strides, int batch, int heads, int T,
+                               float scale, int threads) {
     const Views x = {{(bf16*)q, (bf16*)k, (bf16*)v, (bf16*)dout, dq, dk, dv}, strides, heads};
-    const int Tp = round_up(T, 32);
-    Scratch t(Tp);
-    bf16* ds = (bf16*)aligned_alloc(64, (size_t)T * Tp * 2);
-    uint32_t* x_by_pos = (uint32_t*)aligned_alloc(64, (size_t)Tp * D * 2);
-    for (int seq = first; seq < first + count; ++seq)
-        backward_one(x, seq, probs + (size_t)seq * T * Tp, T, scale, t, ds, x_by_pos);
-    free(ds);
-    free(x_by_pos);
+    const int Tp = round_up(T, 32), n = batch * heads;
+#pragma omp parallel num_threads(threads)
+    {
+        Scratch t(Tp);
+        bf16* ds = (bf16*)aligned_alloc(64, (size_t)T * Tp * 2);
+        uint32_t* x_by_pos = (uint32_t*)aligned_alloc(64, (size_t)Tp * D * 2);
+#pragma omp for schedule(static)
+        for (int seq = 0; seq < n; ++seq)
+            backward_one(x, seq, probs + (size_t)seq * T * Tp, T, scale, t, ds, x_by_pos);
+        free(ds);
+        free(x_by_pos);
+    }
 }
 
 }  // extern "C"

@@ -2,8 +2,9 @@
 use into a cache shared by every job, loaded with ctypes, wrapped as an autograd function. Where it cannot run (no
 AVX-512 BF16, no C++ compiler, ``MIDI_GENRES_FUSED_ATTENTION=0``, and by default on CPUs with AMX) ``kernel()`` is
 None and the model keeps its blocked attention; the reason is logged once. With several threads the sequences are
-split between them (ctypes releases the GIL), each computed whole by one thread, so the numbers do not depend on
-the thread count."""
+shared out by OpenMP, each computed whole by one thread, so the numbers do not depend on the thread count; built
+with ``-fopenmp``, the kernel uses the OpenMP runtime PyTorch has loaded (the same ``libgomp.so.1``), so its
+threads are PyTorch's own and do not compete with them."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 HEAD_SIZE = 32  # the only head size the kernel computes (the experiment's 128 / 4 heads)
 SOURCE = Path(__file__).with_name("causal_attention.cpp")
-FLAGS = ["-O3", "-shared", "-fPIC", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16", "-mfma"]
+FLAGS = ["-O3", "-shared", "-fPIC", "-fopenmp", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16", "-mfma"]
 SWITCH = "MIDI_GENRES_FUSED_ATTENTION"  # "0": the blocked kernel everywhere; "1": the fused one on AMX CPUs too
 
 
@@ -80,8 +80,8 @@ def kernel() -> ctypes.CDLL | None:
         return None
     log.info("fused causal attention kernel %s", target)
     ptr, i32, f32 = ctypes.c_void_p, ctypes.c_int, ctypes.c_float
-    lib.causal_attention_forward.argtypes = [ptr] * 6 + [i32] * 5 + [f32]
-    lib.causal_attention_backward.argtypes = [ptr] * 9 + [i32] * 4 + [f32]
+    lib.causal_attention_forward.argtypes = [ptr] * 6 + [i32] * 4 + [f32, i32]
+    lib.causal_attention_backward.argtypes = [ptr] * 9 + [i32] * 3 + [f32, i32]
     return lib
 
 
@@ -90,30 +90,17 @@ def supports(q: torch.Tensor) -> bool:
     return q.dtype == torch.bfloat16 and q.device.type == "cpu" and q.shape[-1] == HEAD_SIZE and kernel() is not None
 
 
-@functools.cache
-def _pool(threads: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(threads, thread_name_prefix="causal_attention")
-
-
 def _by_sequences(call, views: list[torch.Tensor], probs: torch.Tensor | None, *sizes) -> None:
-    """``call(*views, probs, strides, heads, first, count, *sizes)``, the kernel over every (batch, head) sequence
-    of ``views`` ((batch, heads, T, 32) bf16 tensors, any strides but 1 along the last dimension), one contiguous
-    share of the sequences per thread of torch's intra-op threads."""
+    """``call(*views, probs, strides, batch, heads, *sizes, threads)``: the kernel over every (batch, head) sequence
+    of ``views`` ((batch, heads, T, 32) bf16 tensors, any strides but 1 along the last dimension) on torch's
+    intra-op thread count."""
     for view in views:
         if view.stride(-1) != 1 or view.dtype != torch.bfloat16:
             raise ValueError("fused causal attention needs bf16 tensors with unit stride along the head dimension")
     batch, heads = views[0].shape[:2]
-    n = batch * heads
     strides = (ctypes.c_long * (3 * len(views)))(*(st for view in views for st in view.stride()[:3]))
     pointers = [view.data_ptr() for view in views] + [None if probs is None else probs.data_ptr()]
-    threads = max(1, min(torch.get_num_threads(), n))
-    bounds = [n * i // threads for i in range(threads + 1)]
-    jobs = [_pool(threads).submit(call, *pointers, strides, heads, lo, hi - lo, *sizes)
-            for lo, hi in zip(bounds, bounds[1:])] if threads > 1 else []
-    if not jobs:
-        call(*pointers, strides, heads, 0, n, *sizes)
-    for job in jobs:
-        job.result()
+    call(*pointers, strides, batch, heads, *sizes, torch.get_num_threads())
 
 
 def _padded(length: int) -> int:
