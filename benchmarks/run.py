@@ -356,7 +356,7 @@ def attention_layer_times(reps: int) -> dict[str, float]:
         result["fused forward"] = timed(fused_attention.projections_attention, False)
         with tempfile.TemporaryDirectory() as cache:
             t = time.perf_counter()
-            fused_attention._compile(os.environ.get("CXX", "c++"), Path(cache) / "kernel.so")
+            fused_attention.build(os.environ.get("CXX", "c++"), Path(cache) / "kernel.so")
             result["compile"] = time.perf_counter() - t
     result["blocked"] = timed(blocked, True)
     result["blocked forward"] = timed(blocked, False)

@@ -51,9 +51,11 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def _compile(compiler: str, target: Path) -> None:
+def build(compiler: str, target: Path) -> None:
+    """Compile the kernel's source with ``compiler`` into the shared library ``target`` (written under a temporary
+    name and renamed, so that jobs building at once are safe)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # then renamed: jobs compiling at once are safe
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         built = Path(tmp) / target.name
         subprocess.run([compiler, *FLAGS, str(SOURCE), "-o", str(built)], check=True, capture_output=True, text=True)
         os.replace(built, target)
@@ -71,7 +73,7 @@ def kernel() -> ctypes.CDLL | None:
         target = cache_dir() / "kernels" / f"causal_attention-{key}.so"
         try:
             if not target.exists():
-                _compile(compiler, target)
+                build(compiler, target)
             lib = ctypes.CDLL(str(target))
         except (OSError, subprocess.CalledProcessError) as err:
             reason = f"could not build {target}: {getattr(err, 'stderr', '') or err}"
