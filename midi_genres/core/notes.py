@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from fractions import Fraction
 from typing import NamedTuple
 
 from midi_genres.core.constants import STEPS_PER_QUARTER
@@ -33,6 +34,40 @@ def quantize(pitch: int, onset_quarters: float, duration_quarters: float) -> Not
     start = to_steps(onset_quarters)
     end = max(to_steps(onset_quarters + duration_quarters), start + 1)
     return Note(int(pitch), start, end)
+
+
+TIE_KEY_TICKS = 960  # tied notes are matched on onset/release times rounded to 1/960 of a quarter
+TIES_ON = ("start", "continue")  # the tie types that carry a note on into the next one of its pitch
+
+Quarters = float | Fraction
+Sounding = tuple[Quarters, Quarters, list[tuple[int, str | None]]]  # onset, duration, (pitch, tie type) pairs
+
+
+def _tick(quarters: Quarters) -> int:
+    return round(float(quarters) * TIE_KEY_TICKS)
+
+
+def tied_notes(events: Iterable[Sounding]) -> list[Note]:
+    """Quantised notes of one voice's events, given in onset order, with tied notes merged.
+
+    Each event is (onset, duration, [(pitch, tie)]) in quarter notes from the start of the piece; a chord is one
+    event with several pitches. A pitch tied ("start"/"continue") to a later event of the same pitch that starts
+    where it ends is merged with it; a tie that finds no continuation ends where its note ends.
+    """
+    out: list[Note] = []
+    pending: dict[tuple[int, int], tuple[Quarters, Quarters]] = {}  # (pitch, release tick) -> (start, release)
+    for onset, duration, sounding in events:
+        release = onset + duration
+        for pitch, tie in sounding:
+            start = pending.pop((pitch, _tick(onset)), (onset, onset))[0]
+            if tie in TIES_ON:
+                key = (pitch, _tick(release))
+                pending[key] = (min(start, pending.get(key, (start,))[0]), release)
+            else:
+                out.append(quantize(pitch, start, release - start))
+    for (pitch, _), (start, release) in pending.items():
+        out.append(quantize(pitch, start, release - start))
+    return out
 
 
 def normalize(notes: Iterable[Note]) -> list[Note]:

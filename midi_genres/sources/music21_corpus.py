@@ -10,6 +10,8 @@ Two purely notational, slow steps of music21's parsers are skipped: beaming and 
 tunes (about 80% of ABC translation time) and placing Humdrum's global comment/reference records
 into the score (about 15% of a Palestrina file). Neither changes a note's pitch, onset or (after tie
 merging) duration; the notes were checked identical over all ABC files and a sample of Humdrum files.
+Plain ``**kern`` files (every Palestrina file but one) do not reach music21's parser at all: ``kern`` reads
+their notes directly, identical to music21's on all 1,317 of them, about 50 times faster.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from midi_genres.core.joblog import progress_text
-from midi_genres.core.notes import Note, normalize, quantize
+from midi_genres.core.notes import Note, Sounding, normalize, tied_notes
+from midi_genres.sources.kern import UnsupportedKern, read_kern_file
 from midi_genres.sources.midi_folder import Piece, Skipped
 
 log = logging.getLogger(__name__)
@@ -37,8 +40,6 @@ NOT_SCORES = {".rntxt": "roman-numeral analysis (.rntxt), not a score"}
 
 LOG_EVERY_FILES = 100
 LOG_EVERY_SECONDS = 15.0
-
-_TIE_KEY_TICKS = 960  # tied notes are matched on onset/release times rounded to 1/960 of a quarter
 
 
 def _corpus_root() -> Path:
@@ -100,10 +101,6 @@ def list_corpus_files(collection: str) -> tuple[list[Path], list[Skipped]]:
 # scores -> notes
 
 
-def _tick(quarters) -> int:
-    return round(float(quarters) * _TIE_KEY_TICKS)
-
-
 def _collect(container, base: float, found: list) -> None:
     """Collect (absolute onset, element) for the pitched notes and chords below ``container``."""
     from music21 import chord, note
@@ -122,25 +119,15 @@ def _part_notes(part, base: float, out: list[Note]) -> None:
     found: list = []
     _collect(part, base, found)
     found.sort(key=lambda f: (f[0], f[1]))
-    pending: dict[tuple[int, int], tuple[float, float]] = {}  # (pitch, release tick) of a tied note -> times
+    events: list[Sounding] = []
     for onset, _, el in found:
         duration = el.duration
         if duration.isGrace or duration.quarterLength <= 0:
             continue  # grace notes take no time of their own
-        if isinstance(el, note.Note):
-            sounding = [(el.pitch.midi, el.tie)]
-        else:
-            sounding = [(n.pitch.midi, n.tie) for n in el.notes]  # a chord's ties are its notes' ties
-        release = onset + float(duration.quarterLength)
-        for pitch, tie in sounding:
-            start = pending.pop((pitch, _tick(onset)), (onset, onset))[0]
-            if tie is not None and tie.type in ("start", "continue"):
-                key = (pitch, _tick(release))
-                pending[key] = (min(start, pending.get(key, (start,))[0]), release)
-            else:
-                out.append(quantize(pitch, start, release - start))
-    for (pitch, _), (start, release) in pending.items():  # a tie that never found its continuation
-        out.append(quantize(pitch, start, release - start))
+        notes = [el] if isinstance(el, note.Note) else el.notes  # a chord's ties are its notes' ties
+        events.append((onset, float(duration.quarterLength),
+                       [(n.pitch.midi, n.tie.type if n.tie is not None else None) for n in notes]))
+    out.extend(tied_notes(events))
 
 
 def notes_from_score(score) -> list[Note]:
@@ -258,6 +245,15 @@ def _iter_abc(path: Path, piece_id: str, source: str) -> Iterator[Piece | Skippe
         yield item
 
 
+def _plain_kern_notes(path: Path) -> list[Note] | None:
+    """The notes of a plain **kern file read without music21 (``kern``), or None where it needs music21."""
+    try:
+        return read_kern_file(path)
+    except UnsupportedKern as exc:
+        log.debug("%s: parsed by music21 (%s)", path.name, exc)
+        return None
+
+
 def _iter_file(path: Path, rel: str | None) -> Iterator[Piece | Skipped]:
     """The pieces of one file, lazily (a multi-tune file is parsed tune by tune); never raises."""
     path = Path(path)
@@ -266,6 +262,8 @@ def _iter_file(path: Path, rel: str | None) -> Iterator[Piece | Skipped]:
     try:
         if path.suffix.lower() == ".abc":
             items = _iter_abc(path, piece_id, source)
+        elif path.suffix.lower() == ".krn" and (notes := _plain_kern_notes(path)) is not None:
+            items = iter([Piece(piece_id, source, notes)])
         else:
             from music21 import converter, stream
 
