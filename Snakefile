@@ -29,6 +29,14 @@ include: "rules/conditional.smk"  # after the rules it reuses (train, sample, re
 include: "rules/compare_runs.smk"
 
 
+onsuccess:
+    release_scheduler_timers(log)
+
+
+onerror:
+    release_scheduler_timers(log)
+
+
 rule all:
     input:
         all_outputs(),

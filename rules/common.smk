@@ -286,3 +286,13 @@ def all_outputs():
         R("metrics.tsv"),
         R("metrics.png"),
     ]
+
+
+def release_scheduler_timers(log):
+    """At the end of a run, cancel the wake-up timers Snakemake's scheduler still has pending (one per timespan of
+    max-jobs-per-timespan, profiles/default), so that the process exits at once instead of waiting them out."""
+    import threading
+
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()

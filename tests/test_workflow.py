@@ -4,6 +4,7 @@ import copy
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -251,6 +252,19 @@ def test_bad_config_fails_at_once_naming_the_problem(tmp_path, mutate, message):
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_a_run_exits_as_soon_as_its_last_job_is_done(tmp_path):
+    """The workflow profile wakes Snakemake's scheduler every 5 s (not every second: less CPU taken from the jobs);
+    the Snakefile's onsuccess/onerror cancel the last pending wake-up, which would otherwise hold the process ~5 s
+    after its last job."""
+    started = time.monotonic()
+    proc = snakemake(tmp_path, "--cores", "1", "data/midi/rap.notes.npz", config=tiny_config())
+    wall = time.monotonic() - started
+    h, m, s = re.search(r"Elapsed time: (\d+):(\d+):([\d.]+)", proc.stderr).groups()
+    elapsed = 3600 * int(h) + 60 * int(m) + float(s)  # Snakemake's own clock: workflow start to the last job's end
+    assert "max-jobs-per-timespan" in (REPO / "profiles/default/config.v8+.yaml").read_text()
+    assert wall - elapsed < 3.0, f"{wall - elapsed:.1f} s between the end of the last job and the process's exit"
 
 
 def test_lint_is_clean():
