@@ -30,11 +30,11 @@ include: "rules/compare_runs.smk"
 
 
 onsuccess:
-    release_scheduler_timers(log)
+    release_scheduler_timers()
 
 
 onerror:
-    release_scheduler_timers(log)
+    release_scheduler_timers()
 
 
 rule all:

@@ -288,7 +288,7 @@ def all_outputs():
     ]
 
 
-def release_scheduler_timers(log):
+def release_scheduler_timers():
     """At the end of a run, cancel the wake-up timers Snakemake's scheduler still has pending (one per timespan of
     max-jobs-per-timespan, profiles/default), so that the process exits at once instead of waiting them out."""
     import threading

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from fractions import Fraction
 from typing import NamedTuple
 
 from midi_genres.core.constants import STEPS_PER_QUARTER
@@ -39,11 +38,10 @@ def quantize(pitch: int, onset_quarters: float, duration_quarters: float) -> Not
 TIE_KEY_TICKS = 960  # tied notes are matched on onset/release times rounded to 1/960 of a quarter
 TIES_ON = ("start", "continue")  # the tie types that carry a note on into the next one of its pitch
 
-Quarters = float | Fraction
-Sounding = tuple[Quarters, Quarters, list[tuple[int, str | None]]]  # onset, duration, (pitch, tie type) pairs
+Sounding = tuple[float, float, list[tuple[int, str | None]]]  # onset, duration (quarters), (pitch, tie type) pairs
 
 
-def _tick(quarters: Quarters) -> int:
+def _tick(quarters: float) -> int:
     return round(float(quarters) * TIE_KEY_TICKS)
 
 
@@ -55,7 +53,7 @@ def tied_notes(events: Iterable[Sounding]) -> list[Note]:
     where it ends is merged with it; a tie that finds no continuation ends where its note ends.
     """
     out: list[Note] = []
-    pending: dict[tuple[int, int], tuple[Quarters, Quarters]] = {}  # (pitch, release tick) -> (start, release)
+    pending: dict[tuple[int, int], tuple[float, float]] = {}  # (pitch, release tick) -> (start, release)
     for onset, duration, sounding in events:
         release = onset + duration
         for pitch, tie in sounding:

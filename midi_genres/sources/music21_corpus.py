@@ -11,7 +11,7 @@ tunes (about 80% of ABC translation time) and placing Humdrum's global comment/r
 into the score (about 15% of a Palestrina file). Neither changes a note's pitch, onset or (after tie
 merging) duration; the notes were checked identical over all ABC files and a sample of Humdrum files.
 Plain ``**kern`` files (every Palestrina file but one) do not reach music21's parser at all: ``kern`` reads
-their notes directly, identical to music21's on all 1,317 of them, about 50 times faster.
+their notes directly (about 3 ms a file instead of 0.1 s), identical to music21's on all 1,317 of them.
 """
 
 from __future__ import annotations
