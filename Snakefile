@@ -16,25 +16,13 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
-include: "rules/corpus.smk"
-include: "rules/tokenize.smk"
-include: "rules/train.smk"
-include: "rules/sample.smk"
-include: "rules/crossprompt.smk"
-include: "rules/plots.smk"
-include: "rules/gallery.smk"
+include: "rules/sources.smk"
+include: "rules/tokens.smk"
+include: "rules/model.smk"
+include: "rules/sampling.smk"
 include: "rules/analysis.smk"
-include: "rules/learned.smk"
-include: "rules/conditional.smk"  # after the rules it reuses (train, sample, render_pianoroll)
-include: "rules/compare_runs.smk"
-
-
-onsuccess:
-    release_scheduler_timers()
-
-
-onerror:
-    release_scheduler_timers()
+include: "rules/experiments.smk"
+include: "rules/presentation.smk"
 
 
 rule all:

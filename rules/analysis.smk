@@ -1,6 +1,7 @@
-# What each model learned, measured, for every seeded model ({rep}): held-out likelihood of every model on every
-# genre (the cross-genre matrix, with intervals), the n-gram floor, a batch of samples per model compared with its
-# corpus (musical statistics), memorisation and grammar.
+# Stage: analysis. What each model learned, measured for every seeded model ({rep}): held-out likelihood of
+# every model on every genre (the cross-genre matrix, with intervals), the n-gram floor, the sample batches
+# against their corpus (musical statistics, memorisation), the models as a classifier, the synthetic
+# generators' rules, and the summary table.
 
 
 rule evaluate_model:
@@ -41,7 +42,7 @@ rule ngram_floor:
         tokenizer=TOKENIZER,
         order=config["metrics"]["ngram_order"],
         max_tokens=config["metrics"]["ngram_max_tokens"],
-        tempo=lambda wc: source(wc.genre)["tempo"],
+        tempo=tempo_of("genre"),
     log:
         "logs/ngram_floor/{genre}.log",
     benchmark:
@@ -64,7 +65,7 @@ rule aggregate_cross_genre:
         figure=R("cross_genre.png"),
     params:
         genres=GENRES,
-        titles={g: source(g).get("title", g) for g in GENRES},
+        titles=genre_titles(),
     log:
         "logs/aggregate_cross_genre/all.log",
     resources:
@@ -76,31 +77,6 @@ rule aggregate_cross_genre:
         "../workflow_scripts/aggregate_cross_genre.py"
 
 
-rule sample_batch:
-    input:
-        checkpoint=R("checkpoints/{genre}{rep}.pt"),
-    output:
-        tokens=R("samples_batch/{genre}{rep}.npy"),
-        table=R("samples_batch/{genre}{rep}.tsv"),
-    params:
-        tokenizer=TOKENIZER,
-        sample=lambda wc: section("sample", wc.genre),
-        tempo=lambda wc: source(wc.genre)["tempo"],
-        n_samples=config["metrics"]["samples"],
-    log:
-        "logs/sample_batch/{genre}{rep}.log",
-    benchmark:
-        "logs/sample_batch/{genre}{rep}.benchmark.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=30,
-    conda:
-        "../envs/midi-genres.yaml"
-    script:
-        "../workflow_scripts/sample_batch.py"
-
-
 rule musical_metrics:
     input:
         train=T("{genre}.npy"),
@@ -109,7 +85,7 @@ rule musical_metrics:
         table=R("metrics/{genre}{rep}.tsv"),
     params:
         tokenizer=TOKENIZER,
-        drums=lambda wc: is_drums(wc.genre),
+        drums=drums_of("genre"),
         corpus_pieces=config["metrics"]["corpus_pieces"],
     log:
         "logs/musical_metrics/{genre}{rep}.log",
@@ -154,7 +130,7 @@ rule aggregate_metrics:
         figure=R("metrics.png"),
     params:
         genres=GENRES,
-        titles={g: source(g).get("title", g) for g in GENRES},
+        titles=genre_titles(),
     log:
         "logs/aggregate_metrics/all.log",
     resources:
@@ -164,3 +140,123 @@ rule aggregate_metrics:
         "../envs/midi-genres.yaml"
     script:
         "../workflow_scripts/aggregate_metrics.py"
+
+
+rule score_fidelity:
+    input:
+        checkpoint=R("checkpoints/{genre}.pt"),
+        samples=expand(R("samples_batch/{data}.npy"), data=GENRES),
+        crossprompt=[R(f"crossprompt/{m}__from__{p}.npy") for m, p in crossprompt_pairs()],
+        prompts=[R(f"crossprompt/{m}__from__{p}.prompt.json") for m, p in crossprompt_pairs()],
+        conditional=conditional_samples(),
+    output:
+        table=R("fidelity/{genre}.tsv"),
+    params:
+        tokenizer=TOKENIZER,
+        genres=GENRES,
+        pairs=[f"{m}<-{p}" for m, p in crossprompt_pairs()],
+    log:
+        "logs/score_fidelity/{genre}.log",
+    benchmark:
+        "logs/score_fidelity/{genre}.benchmark.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=20,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/score_fidelity.py"
+
+
+rule aggregate_fidelity:
+    input:
+        eval_pieces=expand(R("eval/{genre}.pieces.tsv"), genre=GENRES),
+        scores=expand(R("fidelity/{genre}.tsv"), genre=GENRES),
+    output:
+        table=R("fidelity.tsv"),
+        figure=R("fidelity.png"),
+    params:
+        genres=GENRES,
+        titles=genre_titles(),
+    log:
+        "logs/aggregate_fidelity/all.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/aggregate_fidelity.py"
+
+
+rule check_generator_rules:
+    input:
+        train=T("{genre}.npy"),
+        samples=lambda wc: each_model(R("samples_batch/{genre}{rep}.npy"), [wc.genre]),
+    output:
+        table=R("rules/{genre}.tsv"),
+    wildcard_constraints:
+        genre=one_of(genres_of_kind("synthetic")),
+    params:
+        tokenizer=TOKENIZER,
+        generator=lambda wc: source(wc.genre)["generator"],
+    log:
+        "logs/check_generator_rules/{genre}.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/check_generator_rules.py"
+
+
+rule aggregate_generator_rules:
+    input:
+        tables=expand(R("rules/{genre}.tsv"), genre=genres_of_kind("synthetic")),
+    output:
+        table=R("rules.tsv"),
+        figure=R("rules.png"),
+    params:
+        titles=genre_titles(),
+    log:
+        "logs/aggregate_generator_rules/all.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/aggregate_generator_rules.py"
+
+
+rule summarise_run:
+    input:
+        samples=expand(R("samples/{genre}.mid"), genre=GENRES),
+        stats=expand(T("{genre}.stats.json"), genre=GENRES),
+        histories=expand(R("train/{genre}.tsv"), genre=GENRES),
+        eval_pieces=each_model(R("eval/{genre}{rep}.pieces.tsv")),
+        ngram_pieces=expand(R("ngram/{genre}.pieces.tsv"), genre=GENRES),
+        metrics=each_model(R("metrics/{genre}{rep}.tsv")),
+        memorisation=each_model(R("memorisation/{genre}{rep}.tsv")),
+        batches=each_model(R("samples_batch/{genre}{rep}.tsv")),
+        fidelity=R("fidelity.tsv"),
+    output:
+        summary=report(R("summary.tsv"), caption="../report/summary.rst", category="Comparison"),
+    params:
+        genres=GENRES,
+        sources=genre_sources(),
+        metrics={g: each_model(R("metrics/{genre}{rep}.tsv"), [g]) for g in GENRES},
+        memorisation={g: each_model(R("memorisation/{genre}{rep}.tsv"), [g]) for g in GENRES},
+        batches={g: each_model(R("samples_batch/{genre}{rep}.tsv"), [g]) for g in GENRES},
+        memorised_share=config["metrics"]["memorised_share"],
+    log:
+        "logs/summarise_run/all.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/summarise_run.py"

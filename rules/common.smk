@@ -93,7 +93,7 @@ def model_card_facts(genre):
     corpus, tempo and whether it plays as drums."""
     src = source(genre)
     where = src.get("collection") or src.get("generator") or src.get("path")
-    return {"genre": genre, "title": src.get("title", genre), "source": f"{src['kind']}:{where}",
+    return {"genre": genre, "title": title(genre), "source": f"{src['kind']}:{where}",
             "tempo": src["tempo"], "drums": is_drums(genre)}
 
 
@@ -131,7 +131,7 @@ def crossprompt_pairs():
 
 def crossprompt_title(model, prompt):
     """Title of a cross-genre continuation's piano roll."""
-    return f"{source(model).get('title', model)} model continuing {source(prompt).get('title', prompt)}"
+    return f"{title(model)} model continuing {title(prompt)}"
 
 
 def conditional_train_section():
@@ -149,7 +149,7 @@ def conditional_samples():
 
 
 def learned_outputs():
-    """What each model learned, taken apart (rules/learned.smk): parts, the classifier, the synthetic rules."""
+    """What each model learned, taken apart (rules/analysis.smk): parts, the classifier, the synthetic rules."""
     rules = [R("rules.tsv"), R("rules.png")] if genres_of_kind("synthetic") else []
     return [R("heldout.png"), R("fidelity.tsv"), R("fidelity.png"), *rules]
 
@@ -183,6 +183,39 @@ def open_end_outputs():
     crossprompt = each + [R("crossprompt.tsv"), R("crossprompt.png")] if pairs else []
     compare = [R("compare_runs.tsv"), R("compare_runs.png")] if compared_runs() else []
     return crossprompt + conditional_outputs() + compare
+
+
+def title(genre):
+    """A genre's display title: its source's title, else its name."""
+    return source(genre).get("title", genre)
+
+
+def genre_titles():
+    """Every run genre's display title, by genre, in run order."""
+    return {g: title(g) for g in GENRES}
+
+
+def genre_sources():
+    """Every run genre's source definition, by genre, in run order."""
+    return {g: source(g) for g in GENRES}
+
+
+def tempo_of(wildcard):
+    """A params function: the tempo (bpm) of the genre a rule's wildcard (``genre``, ``model``) names."""
+    return lambda wc: source(getattr(wc, wildcard))["tempo"]
+
+
+def drums_of(wildcard):
+    """A params function: whether the genre a rule's wildcard (``genre``, ``model``) names plays as a drum kit."""
+    return lambda wc: is_drums(getattr(wc, wildcard))
+
+
+def drums_by_genre(*wildcards):
+    """Whether each genre plays as a drum kit, by genre: every run genre, or (a params function) the genres the
+    rule's wildcards name."""
+    if not wildcards:
+        return {g: is_drums(g) for g in GENRES}
+    return lambda wc: {getattr(wc, w): is_drums(getattr(wc, w)) for w in wildcards}
 
 
 def section(name, genre):
@@ -239,7 +272,8 @@ def training_audio_outputs():
 
 
 def listen_and_look_outputs():
-    """The final outputs of rules/gallery.smk: training curves, audio and the gallery page."""
+    """The final outputs of rules/presentation.smk beyond the per-genre products: training curves, audio and the
+    gallery page."""
     curves = expand(R("curves/{genre}.png"), genre=GENRES) + [R("training_curves.png")]
     return curves + audio_outputs() + training_audio_outputs() + [R("index.html")]
 
@@ -286,13 +320,3 @@ def all_outputs():
         R("metrics.tsv"),
         R("metrics.png"),
     ]
-
-
-def release_scheduler_timers():
-    """At the end of a run, cancel the wake-up timers Snakemake's scheduler still has pending (one per timespan of
-    max-jobs-per-timespan, profiles/default), so that the process exits at once instead of waiting them out."""
-    import threading
-
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer):
-            thread.cancel()

@@ -1,6 +1,7 @@
 """The package's shape: stages import one way, no import cycles, and the workflow's DAG needs no heavy library."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,33 @@ def test_what_the_snakefile_imports_loads_no_heavy_library():
             "print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+REPO = PACKAGE.parent
+# The workflow's rule files, one per stage, in the order the data flows; the Snakefile includes them in this order.
+RULE_FILES = ["sources", "tokens", "model", "sampling", "analysis", "experiments", "presentation"]
+
+
+def test_the_snakefile_includes_one_rule_file_per_stage_in_the_order_the_data_flows():
+    included = [line.split('"')[1] for line in (REPO / "Snakefile").read_text().splitlines()
+                if line.startswith("include:")]
+    assert included == ["rules/common.smk"] + [f"rules/{name}.smk" for name in RULE_FILES]
+    assert sorted(p.name for p in (REPO / "rules").glob("*.smk")) == sorted(Path(i).name for i in included)
+
+
+def test_every_rule_script_exists_and_every_workflow_script_is_used_by_a_rule():
+    rules_text = "\n".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
+    used = set(re.findall(r'script:\s*"\.\./workflow_scripts/([\w]+\.py)"', rules_text))
+    scripts = {p.name for p in (REPO / "workflow_scripts").glob("*.py")}
+    assert used - scripts == set(), "rules name scripts that do not exist"
+    assert scripts - used == set(), "workflow scripts no rule runs"
+
+
+def test_every_workflow_script_says_which_rule_runs_it():
+    rules_text = "\n".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
+    rules = set(re.findall(r"^(?:rule (\w+):|use rule \w+ as (\w+) with:)", rules_text, re.M))
+    names = {a or b for a, b in rules}
+    for script in (REPO / "workflow_scripts").glob("*.py"):
+        first = script.read_text().split("\n", 1)[0]
+        named = re.match(r'"""Rules? (\w+)', first)
+        assert named and named[1] in names, f"{script.name}: its docstring names no rule of the workflow ({first})"

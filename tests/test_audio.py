@@ -151,10 +151,10 @@ def test_with_audio_off_no_audio_rule_is_planned_and_the_gallery_still_is(tmp_pa
     cfg = tiny_config()
     cfg["audio"]["enabled"] = False
     jobs = planned_jobs(tmp_path, config=cfg)
-    assert "render_audio" not in jobs and "render_training_audio" not in jobs and "build_gallery" in jobs
+    assert "render_sample_audio" not in jobs and "render_training_piece_audio" not in jobs and "build_gallery" in jobs
     cfg["audio"].update(enabled=True, training_pieces=0)
     jobs = planned_jobs(tmp_path, config=cfg)
-    assert jobs["render_audio"] == set(cfg["genres"]) and "render_training_audio" not in jobs
+    assert jobs["render_sample_audio"] == set(cfg["genres"]) and "render_training_piece_audio" not in jobs
 
 
 def test_audio_auto_leaves_audio_out_saying_what_is_missing(tmp_path):
@@ -162,7 +162,7 @@ def test_audio_auto_leaves_audio_out_saying_what_is_missing(tmp_path):
     cfg["audio"].update(enabled="auto", soundfont=str(tmp_path / "no-such.sf2"))
     proc = snakemake(tmp_path, "-n", config=cfg)
     assert "audio is off for this run" in proc.stderr and "no-such.sf2" in proc.stderr
-    assert "rule render_audio:" not in proc.stdout and "rule build_gallery:" in proc.stdout
+    assert "rule render_sample_audio:" not in proc.stdout and "rule build_gallery:" in proc.stdout
 
 
 def test_the_render_audio_job_fails_saying_what_to_install(tmp_path):
@@ -171,5 +171,5 @@ def test_the_render_audio_job_fails_saying_what_to_install(tmp_path):
     cfg["audio"].update(enabled=True, soundfont=str(tmp_path / "no-such.sf2"))
     proc = snakemake(tmp_path, "--cores", "1", "results/audio/bach.ogg", config=cfg, check=False)
     assert proc.returncode != 0
-    assert "apt-get install fluid-soundfont-gm" in (tmp_path / "logs/render_audio/bach.log").read_text()
+    assert "apt-get install fluid-soundfont-gm" in (tmp_path / "logs/render_sample_audio/bach.log").read_text()
     assert not (tmp_path / "results/audio/bach.ogg").exists()

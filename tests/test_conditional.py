@@ -91,8 +91,8 @@ def test_workflow_trains_one_conditional_model_with_the_total_budget(run, tmp_pa
     planned = {line.strip()[5:-1] for line in out.splitlines() if line.strip().startswith("rule ")}
     # the conditional rules, and the classifier (which scores the conditional samples too) with what reads it
     assert planned == {"tag_conditional", "train_conditional", "sample_conditional",
-                       "render_pianoroll_conditional", "evaluate_conditional", "all", "score_music",
-                       "aggregate_fidelity", "summarise_run", "render_heldout", "build_gallery"}
+                       "render_conditional_pianoroll", "evaluate_conditional", "all", "score_fidelity",
+                       "aggregate_fidelity", "summarise_run", "render_heldout_parts", "build_gallery"}
     snakemake(run, "--cores", "2", *args)
     _, ckpt = load_checkpoint(run / "results/conditional/checkpoint.pt",
                               vocab=EventTokenizer(extra_tokens=tuple(genre_tokens(GENRES))).names)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from workflow_helpers import REPO, SNAKEMAKE, tiny_config
 
@@ -25,6 +26,10 @@ SLURM_PROFILE = REPO / "profiles" / "slurm"
 TIMEOUT_S = 900
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin"])
 DAEMONS = ("munged", "slurmctld", "slurmd")
+# The SLURM executor plugin is not in the environment `make setup` makes (a local run should not pay for a cluster
+# plugin's start-up, which asks the SLURM controller for its configuration): this test installs it beside the venv,
+# in a folder of its own on the PYTHONPATH of the Snakemake it starts, and skips where it cannot.
+PLUGIN_DIR = Path(sys.prefix) / "cluster-plugins"
 CLIENTS = ("sbatch", "srun", "squeue", "sinfo", "scontrol", "scancel")
 
 
@@ -60,6 +65,7 @@ class SingleNodeSlurm:
         shims = root / "bin"
         env["PATH"] = os.pathsep.join([str(shims), str(Path(sys.executable).parent), env.get("PATH", "")])
         env["SLURM_CONF"] = str(self.conf)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_DIR), env.get("PYTHONPATH")]))
         self.env = env
 
     def missing(self) -> list[str]:
@@ -186,6 +192,27 @@ PartitionName=debug Nodes={self.node} Default=YES MaxTime=INFINITE State=UP
                     proc.wait()
 
 
+def cluster_requirements() -> list[str]:
+    """The `cluster` extra's requirements that the test environment lacks (the executor plugins), plus pandas,
+    which only the SLURM plugin needs."""
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    return [r for r in extras["cluster"] if r.startswith("snakemake-executor-plugin")] + [
+        "snakemake-executor-plugin-slurm-jobstep", "pandas"]
+
+
+def install_cluster_plugins() -> str | None:
+    """Install the executor plugins into PLUGIN_DIR once (without their dependencies, which the venv has, so the
+    venv's numpy stays the one imported); None, or why it could not."""
+    if (PLUGIN_DIR / ".installed").exists():
+        return None
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+                           str(PLUGIN_DIR), *cluster_requirements()], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return f"could not install the SLURM executor plugin: {proc.stderr.strip()[-500:]}"
+    (PLUGIN_DIR / ".installed").touch()
+    return None
+
+
 def skip_reason(cluster: SingleNodeSlurm) -> str | None:
     missing = cluster.missing()
     if missing:
@@ -193,7 +220,7 @@ def skip_reason(cluster: SingleNodeSlurm) -> str | None:
                 "`apt-get install slurmctld slurmd slurm-client munge` (.ci/run does so when run as root)")
     if os.geteuid() != 0:
         return "a single-node SLURM needs root: slurmd starts each job as its user"
-    return None
+    return install_cluster_plugins()
 
 
 @pytest.fixture(scope="module")

@@ -88,11 +88,11 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
     assert "Nothing to be done" in snakemake(run, "-n").stdout + snakemake(run, "-n").stderr
     cfg = tiny_config()
     cfg["overrides"] = {"rap": {"sample": {"temperature": 1.1}}}
-    gallery = {"build_gallery": set(), **({"render_audio": {"rap"}} if AUDIO else {})}
+    gallery = {"build_gallery": set(), **({"render_sample_audio": {"rap"}} if AUDIO else {})}
     analysis = {"sample_batch": {"rap"}, "musical_metrics": {"rap"}, "memorisation": {"rap"},
-                "aggregate_metrics": set(), "summarise_run": set(), "synthetic_rules": {"rap"},
-                "aggregate_rules": set(), "score_music": set(GENRES), "aggregate_fidelity": set(),
-                "render_heldout": set()}  # every model scores rap's new samples (the classifier)
+                "aggregate_metrics": set(), "summarise_run": set(), "check_generator_rules": {"rap"},
+                "aggregate_generator_rules": set(), "score_fidelity": set(GENRES), "aggregate_fidelity": set(),
+                "render_heldout_parts": set()}  # every model scores rap's new samples (the classifier)
     assert planned_jobs(run, config=cfg) == {"sample": {"rap"}, "render_pianoroll": {"rap"},
                                              "render_comparison": set(), "all": set(), **gallery, **analysis}
     (run / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
@@ -102,7 +102,7 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
     assert "extract_corpus" not in from_tokens and "synthesize" not in from_tokens
     # every model is evaluated on rap's new validation split (the cross-genre matrix); all else is rap's alone
     assert from_tokens.pop("evaluate_model") == set(GENRES) and "summarise_run" in from_tokens
-    assert from_tokens.pop("score_music") == set(GENRES)  # the classifier scores rap's new samples with every model
+    assert from_tokens.pop("score_fidelity") == set(GENRES)  # the classifier scores rap's new samples with every model
     assert all(genres <= {"rap"} for genres in from_tokens.values()), from_tokens
     # Snakemake 9 reruns a job whose input's content changed; a missing intermediate file alone is not rebuilt while
     # its consumers are up to date. The tokens are restored afterwards (bytes and time): the run is shared.
@@ -110,14 +110,14 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
     original, stat = tokens.read_bytes(), tokens.stat()
     np.save(tokens, np.load(tokens)[:-1])
     try:
-        gallery = {"render_curves": {"bach"}, "render_training_curves": set(), "build_gallery": set(),
-                   **({"render_audio": {"bach"}} if AUDIO else {})}
+        gallery = {"render_genre_training_curves": {"bach"}, "render_all_training_curves": set(),
+                   "build_gallery": set(), **({"render_sample_audio": {"bach"}} if AUDIO else {})}
         analysis = {"evaluate_model": {"bach"}, "aggregate_cross_genre": set(), "sample_batch": {"bach"},
                     "musical_metrics": {"bach"}, "memorisation": {"bach"}, "aggregate_metrics": set(),
-                    "summarise_run": set(), "ngram_floor": {"bach"}, "score_music": set(GENRES),
-                    "aggregate_fidelity": set(), "render_heldout": set()}
+                    "summarise_run": set(), "ngram_floor": {"bach"}, "score_fidelity": set(GENRES),
+                    "aggregate_fidelity": set(), "render_heldout_parts": set()}
         # bach <- atonal is sampled and drawn again (new bach model); both pairs are measured again (new corpus)
-        open_ends = {"crossprompt_sample": set(), "render_crossprompt_pianoroll": set(), "crossprompt": set(),
+        open_ends = {"sample_crossprompt": set(), "render_crossprompt_pianoroll": set(), "measure_crossprompt": set(),
                      "aggregate_crossprompt": set()}
         assert planned_jobs(run) == {"train": {"bach"}, "sample": {"bach"}, "render_pianoroll": {"bach"},
                                      "render_comparison": set(), "all": set(), **gallery, **analysis,
@@ -254,17 +254,17 @@ def test_bad_config_fails_at_once_naming_the_problem(tmp_path, mutate, message):
     assert not (tmp_path / "data").exists()
 
 
-def test_a_run_exits_as_soon_as_its_last_job_is_done(tmp_path):
-    """The workflow profile wakes Snakemake's scheduler every 5 s (not every second: less CPU taken from the jobs);
-    the Snakefile's onsuccess/onerror cancel the last pending wake-up, which would otherwise hold the process ~5 s
-    after its last job."""
+def test_a_run_exits_within_one_scheduler_timespan_of_its_last_job(tmp_path):
+    """The workflow profile wakes Snakemake's scheduler every 5 s (not every second: less CPU taken from the jobs).
+    Its last pending wake-up holds the process up to one timespan after the last job; that delay is kept (nothing
+    reaches into Snakemake's threads), and start-up plus exit stay within it plus Snakemake's own start-up."""
     started = time.monotonic()
     proc = snakemake(tmp_path, "--cores", "1", "data/midi/rap.notes.npz", config=tiny_config())
     wall = time.monotonic() - started
     h, m, s = re.search(r"Elapsed time: (\d+):(\d+):([\d.]+)", proc.stderr).groups()
     elapsed = 3600 * int(h) + 60 * int(m) + float(s)  # Snakemake's own clock: workflow start to the last job's end
     assert "max-jobs-per-timespan" in (REPO / "profiles/default/config.v8+.yaml").read_text()
-    assert wall - elapsed < 3.0, f"{wall - elapsed:.1f} s between the end of the last job and the process's exit"
+    assert wall - elapsed < 5.0 + 3.0, f"{wall - elapsed:.1f} s outside Snakemake's clock (start-up and exit)"
 
 
 def test_lint_is_clean():

@@ -48,9 +48,9 @@ def after_prompt(stream: np.ndarray, nll: np.ndarray, prompt_tokens: int) -> tup
     return np.array(tokens), np.array(bits)
 
 
-def score_music(*, checkpoint_path: str, model_genre: str, samples: dict, crossprompt: dict, conditional: dict,
+def score_fidelity(*, checkpoint_path: str, model_genre: str, samples: dict, crossprompt: dict, conditional: dict,
                 table_path: str | os.PathLike, threads: int = 1, tokenizer: str = "event") -> list[dict]:
-    """The score_music rule: one genre's model on every genre's sample batch (``samples``: genre -> token stream),
+    """The score_fidelity rule: one genre's model on every genre's sample batch (``samples``: genre -> token stream),
     the cross-genre continuations (``crossprompt``: "A<-B" -> (token stream, prompt JSON)) and the conditional
     model's samples (``conditional``: genre -> MIDI file), per piece, as a table (``SCORE_COLUMNS``)."""
     model, tok, checkpoint = load_for_inference(checkpoint_path, tokenizer, threads=threads)

@@ -114,7 +114,7 @@ def prompt_of(val_stream: np.ndarray, tokenizer: Tokenizer, bars: int) -> tuple[
 def continue_prompt(*, checkpoint_path: str, prompt_genre: str, prompt_val_path: str, tokens_path: str,
                     midi_path: str, prompt_path: str, bars: int, samples: int, sample_params: dict, tempo_bpm: float,
                     drums: bool, threads: int = 1, tokenizer: str = "event") -> int:
-    """The crossprompt_sample rule: a model continues the first ``bars`` bars of a held-out piece ``samples``
+    """The sample_crossprompt rule: a model continues the first ``bars`` bars of a held-out piece ``samples``
     times (seeds ``seed``, ``seed + 1``, ...).
 
     Writes every continuation (prompt included) as one token stream (``BOS ... EOS`` each), the first one as MIDI

@@ -190,7 +190,7 @@ def render_wav(midi_path: str | os.PathLike, wav_path: str | os.PathLike, cfg: A
 
 
 def render_midi(midi_path: str | os.PathLike, out_path: str | os.PathLike, cfg: AudioConfig | dict) -> WavStats:
-    """The render_audio rule: a MIDI file -> compressed audio at ``out_path`` (format from ``cfg``), atomically.
+    """The render_sample_audio rule: a MIDI file -> compressed audio at ``out_path`` (format from ``cfg``), atomically.
 
     The rendering is peak-normalised to ``TARGET_PEAK`` before encoding, so every genre plays at a similar level.
 
@@ -237,7 +237,7 @@ def first_seconds(notes: list[Note], seconds: float, tempo_bpm: float) -> list[N
 def render_training_audio(*, midi_dir: str | os.PathLike, manifest_path: str | os.PathLike, out_dir: str | os.PathLike,
                           pieces: int, tempo_bpm: float, seconds: float, cfg: AudioConfig | dict,
                           drums: bool = False) -> list[str]:
-    """The render_training_audio rule: the first ``seconds`` of the first ``pieces`` kept training pieces, played
+    """The render_training_piece_audio rule: the first ``seconds`` of the first ``pieces`` kept training pieces, played
     at the genre's tempo, as audio files ``NN_<piece>.<format>`` in ``out_dir`` (a directory written atomically).
 
     Returns the file names, in manifest order.

@@ -151,8 +151,8 @@ def render_pianoroll(notes: Iterable[Note], path: str | os.PathLike, tempo_bpm: 
     _save_png(fig, path)
 
 
-CURVES_SIZE_PX = (800, 400)  # render_curves: one genre
-TRAINING_CURVES_SIZE_PX = (1300, 480)  # render_training_curves: train and validation panels, legend at the right
+CURVES_SIZE_PX = (800, 400)  # render_genre_training_curves: one genre
+TRAINING_CURVES_SIZE_PX = (1300, 480)  # render_all_training_curves: train and validation panels, legend at the right
 LOSS_LABEL = "cross-entropy (nats/token)"
 
 
@@ -187,7 +187,7 @@ def render_training_curves(curves: Sequence[tuple[str, Sequence[dict]]], path: s
     import matplotlib
 
     if not curves:
-        raise ValueError("render_training_curves needs at least one genre")
+        raise ValueError("render_all_training_curves needs at least one genre")
     colors = matplotlib.colormaps["tab20" if len(curves) > 10 else "tab10"].colors
     fig = _new_figure(TRAINING_CURVES_SIZE_PX, layout="constrained")
     fig.suptitle(title, fontsize=12, fontweight="bold")
@@ -363,7 +363,7 @@ PART_COLOURS = {"pitch": "tab:blue", "timing": "tab:orange", "duration": "tab:gr
 
 
 def render_heldout_bits(*, summary_path: str | os.PathLike, figure_path: str | os.PathLike) -> None:
-    """The render_heldout rule: per genre, its own model's held-out bits per note as a bar stacked by part (pitch,
+    """The render_heldout_parts rule: per genre, its own model's held-out bits per note as a bar stacked by part (pitch,
     timing, duration, structure) with the 95% interval, beside the n-gram floor (a diamond with its interval)."""
     import matplotlib
 

@@ -1,4 +1,4 @@
-"""Rule crossprompt_sample: model A continues the first bars of a held-out piece of genre B, several times."""
+"""Rule sample_crossprompt: model A continues the first bars of a held-out piece of genre B, several times."""
 
 from midi_genres.core.joblog import log_to_file
 from midi_genres.experiments.crossprompt import continue_prompt

@@ -1,5 +1,5 @@
-# The shared architecture trained on one genre's token stream, once per seed (train.seeds; {rep} is "" for the
-# first seed, ".seed1", ".seed2", ... for the others).
+# Stage: model. The shared architecture trained on one genre's token stream, once per seed (train.seeds;
+# {rep} is "" for the first seed, ".seed1", ".seed2", ... for the others).
 
 
 rule train:

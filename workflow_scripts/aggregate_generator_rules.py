@@ -1,4 +1,4 @@
-"""Rule aggregate_rules: every synthetic genre's rule table -> results/rules.tsv + the heatmap."""
+"""Rule aggregate_generator_rules: every synthetic genre's rule table -> results/rules.tsv + the heatmap."""
 
 from midi_genres.analysis.synth_rules import aggregate_rules
 from midi_genres.core.joblog import log_to_file

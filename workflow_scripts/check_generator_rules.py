@@ -1,4 +1,4 @@
-"""Rule synthetic_rules: a synthetic genre's generator rules on its training pieces and on its model's samples."""
+"""Rule check_generator_rules: a synthetic genre's generator rules on its training pieces and on its model's samples."""
 
 from midi_genres.analysis.synth_rules import synthetic_rules
 from midi_genres.core.joblog import log_to_file

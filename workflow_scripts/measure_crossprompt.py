@@ -1,4 +1,4 @@
-"""Rule crossprompt: the continuations of crossprompt_sample measured against both genres' corpora."""
+"""Rule measure_crossprompt: the continuations of crossprompt_sample measured against both genres' corpora."""
 
 from midi_genres.core.joblog import log_to_file
 from midi_genres.experiments.crossprompt import measure_continuations

@@ -1,4 +1,4 @@
-"""Rule render_training_audio: the first training pieces of a genre -> audio excerpts, for comparison."""
+"""Rule render_training_piece_audio: the first training pieces of a genre -> audio excerpts, for comparison."""
 
 from midi_genres.core.joblog import log_to_file
 from midi_genres.present.audio import render_training_audio

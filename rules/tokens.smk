@@ -1,4 +1,5 @@
-# A genre's MIDI folder -> training and validation token streams (whole tune families held out), stats, pieces.
+# Stage: tokens. A genre's MIDI folder -> training and validation token streams (whole tune families held
+# out), stats and the pieces table.
 
 
 rule tokenize:

@@ -1,4 +1,4 @@
-"""Rule render_curves: one genre's loss history -> its training curves."""
+"""Rule render_genre_training_curves: one genre's loss history -> its training curves."""
 
 from midi_genres.core.history import read_history
 from midi_genres.core.joblog import log_to_file

@@ -1,4 +1,5 @@
-# Stage 1: each genre's pieces as MIDI files plus a manifest, from music21, a synthetic generator or a MIDI folder.
+# Stage: sources. Each genre's pieces as MIDI files, a manifest and a notes cache (data/midi/), from a music21
+# corpus, a synthetic generator or a MIDI folder.
 
 
 rule extract_corpus:
@@ -41,7 +42,7 @@ rule synthesize:
         pieces=lambda wc: min(source(wc.genre)["pieces"], max_pieces(wc.genre) or source(wc.genre)["pieces"]),
         seed=lambda wc: source(wc.genre).get("seed", 0),
         bars=lambda wc: source(wc.genre).get("bars", [8, 16]),
-        drums=lambda wc: is_drums(wc.genre),
+        drums=drums_of("genre"),
     log:
         "logs/synthesize/{genre}.log",
     benchmark:

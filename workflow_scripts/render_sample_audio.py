@@ -1,4 +1,4 @@
-"""Rule render_audio: a sample MIDI file -> compressed audio (FluidSynth + General MIDI soundfont + encoder)."""
+"""Rule render_sample_audio: a sample MIDI file -> compressed audio (FluidSynth + General MIDI soundfont + encoder)."""
 
 from midi_genres.core.joblog import log_to_file
 from midi_genres.present.audio import render_midi

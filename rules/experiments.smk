@@ -1,0 +1,195 @@
+# Stage: experiments, the open ends. Cross-genre prompting (model A continues the first bars of a held-out
+# piece of genre B, measured against both corpora); one conditional model of every genre, each piece led by
+# its [GENRE_x] token, with the separate models' total budget (only when conditional.enabled; its training
+# and sampling reuse the per-genre rules); this run against other finished runs (compare_with).
+
+
+rule sample_crossprompt:
+    input:
+        checkpoint=R("checkpoints/{model}.pt"),
+        prompt_val=T("{prompt}.val.npy"),
+    output:
+        tokens=R("crossprompt/{model}__from__{prompt}.npy"),
+        midi=R("crossprompt/{model}__from__{prompt}.mid"),
+        prompt=R("crossprompt/{model}__from__{prompt}.prompt.json"),
+    wildcard_constraints:
+        model=one_of(GENRES),
+        prompt=one_of(GENRES),
+    params:
+        tokenizer=TOKENIZER,
+        bars=config["crossprompt"]["bars"],
+        samples=config["crossprompt"]["samples"],
+        sample=lambda wc: section("sample", wc.model),
+        tempo=tempo_of("model"),
+        drums=drums_of("model"),
+    log:
+        "logs/sample_crossprompt/{model}__from__{prompt}.log",
+    benchmark:
+        "logs/sample_crossprompt/{model}__from__{prompt}.benchmark.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=20,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/sample_crossprompt.py"
+
+
+rule measure_crossprompt:
+    input:
+        tokens=R("crossprompt/{model}__from__{prompt}.npy"),
+        prompt_val=T("{prompt}.val.npy"),
+        model_train=T("{model}.npy"),
+        prompt_train=T("{prompt}.npy"),
+    output:
+        table=R("crossprompt/{model}__from__{prompt}.tsv"),
+    wildcard_constraints:
+        model=one_of(GENRES),
+        prompt=one_of(GENRES),
+    params:
+        tokenizer=TOKENIZER,
+        bars=config["crossprompt"]["bars"],
+        drums=drums_by_genre("model", "prompt"),
+        corpus_pieces=config["metrics"]["corpus_pieces"],
+    log:
+        "logs/measure_crossprompt/{model}__from__{prompt}.log",
+    benchmark:
+        "logs/measure_crossprompt/{model}__from__{prompt}.benchmark.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=20,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/measure_crossprompt.py"
+
+
+rule aggregate_crossprompt:
+    input:
+        tables=[R(f"crossprompt/{m}__from__{p}.tsv") for m, p in crossprompt_pairs()],
+    output:
+        table=R("crossprompt.tsv"),
+        figure=R("crossprompt.png"),
+    params:
+        pairs=crossprompt_pairs(),
+        titles=genre_titles(),
+    log:
+        "logs/aggregate_crossprompt/all.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/aggregate_crossprompt.py"
+
+
+rule tag_conditional:
+    input:
+        train=expand(T("{genre}.npy"), genre=GENRES),
+        val=expand(T("{genre}.val.npy"), genre=GENRES),
+    output:
+        train=T("conditional/all.npy"),
+        val=T("conditional/all.val.npy"),
+    params:
+        tokenizer=TOKENIZER,
+        genres=GENRES,
+    log:
+        "logs/tag_conditional/all.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/tag_conditional.py"
+
+
+use rule train as train_conditional with:
+    input:
+        train=T("conditional/all.npy"),
+        val=T("conditional/all.val.npy"),
+    output:
+        checkpoint=R("conditional/checkpoint.pt"),
+        history=R("conditional/train.tsv"),
+    params:
+        tokenizer=TOKENIZER,
+        model=config["model"],
+        train=conditional_train_section(),
+        state=R("train_state/conditional.pt"),
+        extra_tokens=genre_tokens(GENRES),
+        card={"genre": "conditional", "title": "One conditional model of every genre"},
+    log:
+        "logs/train/conditional.log",
+    benchmark:
+        "logs/train/conditional.benchmark.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=60 * len(GENRES),
+
+
+use rule sample as sample_conditional with:
+    input:
+        checkpoint=R("conditional/checkpoint.pt"),
+    output:
+        midi=R("conditional/samples/{genre}.mid"),
+    params:
+        tokenizer=TOKENIZER,
+        sample=lambda wc: section("sample", wc.genre),
+        tempo=tempo_of("genre"),
+        drums=drums_of("genre"),
+        extra_tokens=genre_tokens(GENRES),
+        prompt=lambda wc: ["BOS", genre_token(wc.genre)],
+    log:
+        "logs/sample_conditional/{genre}.log",
+    benchmark:
+        "logs/sample_conditional/{genre}.benchmark.tsv"
+
+
+rule evaluate_conditional:
+    input:
+        checkpoint=R("conditional/checkpoint.pt"),
+        val=expand(T("{genre}.val.npy"), genre=GENRES),
+        pieces=expand(T("{genre}.pieces.tsv"), genre=GENRES),
+        separate=expand(R("eval/{genre}.tsv"), genre=GENRES),
+        separate_pieces=expand(R("eval/{genre}.pieces.tsv"), genre=GENRES),
+    output:
+        table=R("conditional/likelihood.tsv"),
+        figure=R("conditional/likelihood.png"),
+    params:
+        tokenizer=TOKENIZER,
+        genres=GENRES,
+        titles=genre_titles(),
+    log:
+        "logs/evaluate_conditional/all.log",
+    benchmark:
+        "logs/evaluate_conditional/all.benchmark.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=20,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/evaluate_conditional.py"
+
+
+rule compare_runs:
+    input:
+        summaries=[os.path.join(d, "summary.tsv") for d in compared_runs()] + [R("summary.tsv")],
+    output:
+        table=R("compare_runs.tsv"),
+        figure=R("compare_runs.png"),
+    params:
+        labels=compared_runs() + [RESULTS],
+    log:
+        "logs/compare_runs/all.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/compare_runs.py"
