@@ -2,8 +2,9 @@
 
 Each generator is ``generate_piece(rng, bars) -> list[Note]`` (a canonical note list in 16th-note steps,
 4/4, 16 steps a bar); ``generate_pieces`` makes a reproducible corpus of ``Piece`` objects from one.
-Shared music theory lives in ``midi_genres.synth.theory``; each genre module also has ``compose`` which
-returns the notes together with the choices made (key, progression, row forms, ...).
+Shared music theory lives in ``theory``; each genre module also has ``compose`` which returns the notes
+together with the choices made (key, progression, row forms, ...), and ``RULES``: the checkable rules every piece
+it makes obeys, beside the constants that make them (``Rule`` and the helpers of the checks: ``rules``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from midi_genres.core.notes import Note
 from midi_genres.sources.midi_folder import Piece
 from midi_genres.sources.synth import atonal, metal, pop, rap, rock
+from midi_genres.sources.synth.rules import Rule
 
 GENERATORS: dict[str, Callable[[np.random.Generator, int], list[Note]]] = {
     "atonal": atonal.generate_piece,
@@ -24,9 +26,17 @@ GENERATORS: dict[str, Callable[[np.random.Generator, int], list[Note]]] = {
     "rap": rap.generate_piece,
 }
 
+RULES: dict[str, list[Rule]] = {
+    "atonal": atonal.RULES,
+    "metal": metal.RULES,
+    "rock": rock.RULES,
+    "pop": pop.RULES,
+    "rap": rap.RULES,
+}
+
 DRUM_GENERATORS = frozenset({"rap"})  # genres whose MIDI is written as a drum track
 
-__all__ = ["DRUM_GENERATORS", "GENERATORS", "generate_pieces"]
+__all__ = ["DRUM_GENERATORS", "GENERATORS", "RULES", "generate_pieces"]
 
 
 def generate_pieces(generator: str, n_pieces: int, seed: int, bars: Sequence[int] = (8, 16)) -> list[Piece]:

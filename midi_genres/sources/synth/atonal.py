@@ -12,11 +12,13 @@ to the next bar line).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
 
 from midi_genres.core.notes import Note
+from midi_genres.sources.synth.rules import Rule, clean, onset_groups, share
 from midi_genres.sources.synth.theory import (
     STEPS_PER_BAR,
     Composition,
@@ -124,3 +126,97 @@ def compose(rng: np.random.Generator, bars: int) -> Composition:
 def generate_piece(rng: np.random.Generator, bars: int) -> list[Note]:
     """A canonical note list of a twelve-tone piece (see ``compose``)."""
     return compose(rng, bars).notes
+
+
+# --- the rules every piece obeys ------------------------------------------------------------------------------
+
+_MAX_PRIME_CANDIDATES = 256
+
+
+def _rows(notes: Sequence[Note]) -> list[tuple[list[int], list[tuple[int, int]]] | None]:
+    """Greedy row segmentation in (onset, pitch) order: a row closes at 12 distinct pitch classes (``(pcs, onset
+    blocks as (i, j) slices)``) or at a repeated one (``None``, and a new row starts there); an unfinished last
+    row is left out."""
+    rows: list[tuple[list[int], list[tuple[int, int]]] | None] = []
+    pcs: list[int] = []
+    blocks: list[tuple[int, int]] = []
+    for _, group in onset_groups(notes):
+        block_start = len(pcs)
+        for n in group:
+            if n.pitch % 12 in pcs:
+                rows.append(None)
+                pcs, blocks, block_start = [], [], 0
+            pcs.append(n.pitch % 12)
+            if len(pcs) == 12:
+                blocks.append((block_start, 12))
+                rows.append((pcs, blocks))
+                pcs, blocks, block_start = [], [], 0
+        if len(pcs) > block_start:
+            blocks.append((block_start, len(pcs)))
+    return rows
+
+
+def check_rows(notes: Sequence[Note]) -> tuple[int, int]:
+    """Rows: complete statements (12 distinct pitch classes) among completed or broken rows."""
+    return share(row is not None for row in _rows(clean(notes)))
+
+
+def _prime_candidates(pcs: Sequence[int], blocks: Sequence[tuple[int, int]]) -> list[tuple[int, ...]]:
+    """Orders of a row whose simultaneous notes (blocks) may have sounded in any order."""
+    options = [list(itertools.islice(itertools.permutations(pcs[i:j]), _MAX_PRIME_CANDIDATES)) for i, j in blocks]
+    return [tuple(pc for part in choice for pc in part)
+            for choice in itertools.islice(itertools.product(*options), _MAX_PRIME_CANDIDATES)]
+
+
+def check_forms(notes: Sequence[Note]) -> tuple[int, int]:
+    """Complete rows after the first: a transposed P, I, R or RI (``FORMS``) of the first complete row."""
+    rows = [row for row in _rows(clean(notes)) if row is not None]
+    if len(rows) < 2:
+        return 0, 0
+    bases = [row_form(prime, form) for prime in _prime_candidates(*rows[0]) for form in FORMS]
+
+    def is_form(pcs: list[int], blocks: list[tuple[int, int]]) -> bool:
+        for base in bases:
+            for t in {(pc - base[0]) % 12 for pc in pcs[blocks[0][0]:blocks[0][1]]}:
+                if all({(pc + t) % 12 for pc in base[i:j]} == set(pcs[i:j]) for i, j in blocks):
+                    return True
+        return False
+
+    return share(is_form(*row) for row in rows[1:])
+
+
+def check_register(notes: Sequence[Note]) -> tuple[int, int]:
+    """Notes inside ``REGISTER``."""
+    low, high = REGISTER
+    return share(low <= n.pitch <= high for n in clean(notes))
+
+
+def check_texture(notes: Sequence[Note]) -> tuple[int, int]:
+    """Onsets: one note or a dyad, starting and ending together and released by the next onset."""
+    groups = onset_groups(clean(notes))
+    nexts = [start for start, _ in groups[1:]] + [None]
+    return share(len(group) <= 2 and len({n.end for n in group}) == 1 and (nxt is None or group[0].end <= nxt)
+                 for (_, group), nxt in zip(groups, nexts))
+
+
+def check_rests(notes: Sequence[Note]) -> tuple[int, int]:
+    """Onsets: the silence before each (from the previous sound, or from step 0) is at most ``MAX_REST``."""
+    sounding_until = 0
+    flags = []
+    for start, group in onset_groups(clean(notes)):
+        flags.append(start - sounding_until <= MAX_REST)
+        sounding_until = max(sounding_until, *(n.end for n in group))
+    return share(flags)
+
+
+RULES = [
+    Rule("twelve_tone_rows", "atonal", "the notes run through complete twelve-tone rows: 12 pitch classes, "
+         "none repeated before all 12 have sounded", check_rows),
+    Rule("row_forms", "atonal", "every row is the first row transposed, inverted, reversed or both (P, I, R, RI)",
+         check_forms),
+    Rule("register", "atonal", f"every note lies in C3-C6 (MIDI {REGISTER[0]}-{REGISTER[1]})", check_register),
+    Rule("single_notes_or_dyads", "atonal", "one note or a two-note dyad at a time, released together before "
+         "the next onset", check_texture),
+    Rule("short_rests", "atonal", f"rests last at most a beat ({MAX_REST} steps); the piece starts on step 0",
+         check_rests),
+]

@@ -10,10 +10,15 @@ bar of each phrase (and of the piece) ends on a sustained chord.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+
 import numpy as np
 
 from midi_genres.core.notes import Note
+from midi_genres.sources.synth.rules import Rule, clean, onset_groups, share
 from midi_genres.sources.synth.theory import (
+    MODES,
     STEPS_PER_BAR,
     STEPS_PER_BEAT,
     Composition,
@@ -48,6 +53,9 @@ ACCENT_WEIGHTS = {
     "natural_minor": {2: 1, 3: 2, 5: 2, 7: 2, 8: 3, 10: 3},
 }
 ENDING_DEGREES = {"phrygian": (0, 1, 8), "natural_minor": (0, 7, 8, 10)}
+MAX_DEGREE = max(d for mode in SCALES for d in (*ACCENT_WEIGHTS[mode], *ENDING_DEGREES[mode]))  # above the tonic
+PHRASE_END_CUTS = (8, 12)  # a phrase's last bar holds its sustained chord from one of these steps to the bar line
+LAST_BAR_CUTS = (0, 8)  # the piece's last bar: from one of these
 
 
 def _degree(rng: np.random.Generator, mode: str) -> int:
@@ -95,7 +103,7 @@ def compose(rng: np.random.Generator, bars: int) -> Composition:
         offset_in_riff = (bar % riff_bars) * STEPS_PER_BAR
         cut = STEPS_PER_BAR
         if bar in ending_bars:
-            cut = int(choose(rng, (8, 12))) if bar < bars - 1 else int(choose(rng, (0, 8)))
+            cut = int(choose(rng, PHRASE_END_CUTS)) if bar < bars - 1 else int(choose(rng, LAST_BAR_CUTS))
             degree = 0 if bar == bars - 1 else int(choose(rng, ENDING_DEGREES[mode]))
             start = bar_start(bar) + cut
             sustain_part.extend(Note(p, start, bar_start(bar + 1)) for p in power_chord(tonic + degree))
@@ -112,3 +120,105 @@ def compose(rng: np.random.Generator, bars: int) -> Composition:
 def generate_piece(rng: np.random.Generator, bars: int) -> list[Note]:
     """A canonical note list of a metal piece (see ``compose``)."""
     return compose(rng, bars).notes
+
+
+# --- the rules every piece obeys ------------------------------------------------------------------------------
+
+_CELLS = frozenset(CELLS.values())
+
+
+def _chords(notes: Sequence[Note]) -> list[tuple[int, list[int], int]]:
+    """``(start, pitches, end of the longest)`` of each onset."""
+    return [(start, [n.pitch for n in group], max(n.end for n in group)) for start, group in onset_groups(notes)]
+
+
+def check_power_chords(notes: Sequence[Note]) -> tuple[int, int]:
+    """Onsets: exactly ``power_chord`` of the lowest note, all released together."""
+    return share(sorted(n.pitch for n in group) == list(power_chord(group[0].pitch))
+                 and len({n.end for n in group}) == 1 for _, group in onset_groups(clean(notes)))
+
+
+def check_tonic(notes: Sequence[Note]) -> tuple[int, int]:
+    """Onsets: the lowest note 0 to ``MAX_DEGREE`` semitones above the tonic (the first onset's lowest note, in
+    ``TONIC_RANGE``); the last onset on the tonic itself."""
+    chords = _chords(clean(notes))
+    if not chords:
+        return 0, 0
+    tonic = chords[0][1][0]
+    ok = TONIC_RANGE[0] <= tonic <= TONIC_RANGE[1]
+    flags = [ok and 0 <= pitches[0] - tonic <= MAX_DEGREE for _, pitches, _ in chords]
+    flags[-1] = flags[-1] and chords[-1][1][0] == tonic
+    return share(flags)
+
+
+def check_mode(notes: Sequence[Note]) -> tuple[int, int]:
+    """Onsets: the lowest note in the piece's mode on the tonic (one of ``SCALES``, whichever fits more)."""
+    chords = _chords(clean(notes))
+    if not chords:
+        return 0, 0
+    tonic = chords[0][1][0]
+    degrees = [(pitches[0] - tonic) % 12 for _, pitches, _ in chords]
+    return max(sum(d in MODES[mode] for d in degrees) for mode in SCALES), len(degrees)
+
+
+def check_cells(notes: Sequence[Note]) -> tuple[int, int]:
+    """Beats: the onsets in each form one riff cell (``CELLS``), or one chord sustained to a bar line, or the beat
+    lies under such a sustained chord."""
+    chords = _chords(clean(notes))
+    if not chords:
+        return 0, 0
+    by_beat: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for start, _, end in chords:
+        by_beat[start // STEPS_PER_BEAT].append((start % STEPS_PER_BEAT, end - start))
+    n_beats = -(-max(end for _, _, end in chords) // STEPS_PER_BEAT)
+    flags = []
+    for beat in range(n_beats):
+        cell = tuple(by_beat.get(beat, ()))
+        if cell in _CELLS:
+            flags.append(True)
+        elif len(cell) == 1 and cell[0][0] == 0 and cell[0][1] > MAX_CHUG:
+            flags.append((beat * STEPS_PER_BEAT + cell[0][1]) % STEPS_PER_BAR == 0)
+        else:
+            t0 = beat * STEPS_PER_BEAT
+            flags.append(not cell and any(s < t0 and e >= t0 + STEPS_PER_BEAT and e - s > MAX_CHUG
+                                          for s, _, e in chords))
+    return share(flags)
+
+
+def check_sustains(notes: Sequence[Note]) -> tuple[int, int]:
+    """Bars: chords longer than a chug only end a phrase - at most one per odd-numbered bar (0-based; phrases are
+    2 or 4 bars), from a step of ``PHRASE_END_CUTS`` to the bar line - and the last bar holds exactly one, from a
+    step of ``LAST_BAR_CUTS`` to the bar line."""
+    chords = _chords(clean(notes))
+    if not chords:
+        return 0, 0
+    last = chords[-1][0] // STEPS_PER_BAR
+    long_by_bar: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for start, _, end in chords:
+        if end - start > MAX_CHUG:
+            long_by_bar[start // STEPS_PER_BAR].append((start % STEPS_PER_BAR,
+                                                        end - (start // STEPS_PER_BAR) * STEPS_PER_BAR))
+    flags = []
+    for bar in range(last + 1):
+        held = long_by_bar.get(bar, [])
+        if bar == last:
+            flags.append(len(held) == 1 and held[0][0] in LAST_BAR_CUTS and held[0][1] == STEPS_PER_BAR)
+        elif bar % 2 == 1:
+            flags.append(len(held) <= 1 and all(s in PHRASE_END_CUTS and e == STEPS_PER_BAR for s, e in held))
+        else:
+            flags.append(not held)
+    return share(flags)
+
+
+RULES = [
+    Rule("power_chords", "metal", "every sound is a power chord: root, fifth and octave struck and released "
+         "together", check_power_chords),
+    Rule("tonic_pedal", "metal", f"the piece opens and ends on the tonic chord, rooted on E2-B2 ({TONIC_RANGE[0]}-"
+         f"{TONIC_RANGE[1]}), and every root lies 0-{MAX_DEGREE} semitones above it", check_tonic),
+    Rule("minor_or_phrygian", "metal", "every root is in one mode on the tonic: natural minor or phrygian",
+         check_mode),
+    Rule("riff_cells", "metal", "each beat is a riff cell (16th or 8th chugs, gallop, reverse gallop, "
+         "off-beat chugs, accents) or part of a chord sustained to the bar line", check_cells),
+    Rule("phrase_end_sustains", "metal", "chords longer than an 8th only end a phrase: in an even bar "
+         "(1-based) from beat 3 or 4, and in the last bar from beat 1 or 3, to the bar line", check_sustains),
+]

@@ -194,6 +194,11 @@ def is_offbeat(step: int) -> bool:
     return step % STEPS_PER_BEAT != 0
 
 
+def is_strong_beat(step: int) -> bool:
+    """Whether a step falls on beat 1 or 3 of its bar, where melodies land on chord tones."""
+    return step % (2 * STEPS_PER_BEAT) == 0
+
+
 def swing_step(step: int) -> int:
     """Swing on a 16th grid: the off-beat 8th of each beat (step 2 of 4) is delayed to the last 16th.
 
