@@ -9,7 +9,7 @@ list canonical; the tokenizer round-trips every canonical list exactly.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from midi_genres.core.constants import STEPS_PER_QUARTER
@@ -93,6 +93,22 @@ def normalize(notes: Iterable[Note]) -> list[Note]:
         out.extend(kept)
     out.sort(key=lambda n: (n.start, n.pitch, n.end))
     return out
+
+
+def split_at(notes: Sequence[Note], steps: int) -> tuple[list[Note], list[Note]]:
+    """The notes before ``steps`` (cut there) and the notes starting at or after it (shifted to start at 0)."""
+    head = normalize(Note(n.pitch, n.start, min(n.end, steps)) for n in notes if n.start < steps)
+    tail = [Note(n.pitch, n.start - steps, n.end - steps) for n in notes if n.start >= steps]
+    return head, tail
+
+
+def continuation_notes(notes: Sequence[Note], prompt: Sequence[Note], origin: int) -> list[Note]:
+    """The generated notes of a prompted piece (those not in the prompt, from ``origin`` on), shifted to start at 0.
+
+    ``origin`` is where generation began: the time the prompt's tokens reach on the tokenizer's clock.
+    """
+    given = set(prompt)
+    return [Note(n.pitch, n.start - origin, n.end - origin) for n in notes if n not in given and n.start >= origin]
 
 
 def steps_to_seconds(steps: float, tempo_bpm: float) -> float:

@@ -25,7 +25,7 @@ from midi_genres.analysis.features import FEATURES, applies, evenly_spaced, feat
 from midi_genres.core.atomic import atomic_path
 from midi_genres.core.constants import STEPS_PER_BAR
 from midi_genres.core.midi import write_midi
-from midi_genres.core.notes import Note, normalize, seconds_to_steps
+from midi_genres.core.notes import Note, continuation_notes, seconds_to_steps, split_at
 from midi_genres.core.tables import cell, number, read_table, write_table
 from midi_genres.model.checkpoint import load_for_inference
 from midi_genres.model.sample import SampleConfig, generate
@@ -49,22 +49,6 @@ def choose_prompt_piece(val_stream: np.ndarray, tokenizer, bars: int) -> tuple[i
         raise ValueError("the validation stream holds no piece with notes to take a prompt from")
     return next(((i, n) for i, n in pieces if max(x.end for x in n) >= bars * STEPS_PER_BAR),
                 max(pieces, key=lambda p: max(x.end for x in p[1])))
-
-
-def split_at(notes: Sequence[Note], steps: int) -> tuple[list[Note], list[Note]]:
-    """The notes before ``steps`` (cut there) and the notes starting at or after it (shifted to start at 0)."""
-    head = normalize(Note(n.pitch, n.start, min(n.end, steps)) for n in notes if n.start < steps)
-    tail = [Note(n.pitch, n.start - steps, n.end - steps) for n in notes if n.start >= steps]
-    return head, tail
-
-
-def continuation_notes(notes: Sequence[Note], prompt: Sequence[Note], origin: int) -> list[Note]:
-    """The generated notes of a prompted piece (those not in the prompt, from ``origin`` on), shifted to start at 0.
-
-    ``origin`` is where generation began: the time the prompt's tokens reach on the tokenizer's clock.
-    """
-    given = set(prompt)
-    return [Note(n.pitch, n.start - origin, n.end - origin) for n in notes if n not in given and n.start >= origin]
 
 
 def corpus_distance(corpus_values: np.ndarray, pieces: Sequence[Sequence[Note]], feature) -> float:
