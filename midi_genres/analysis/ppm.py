@@ -1,0 +1,382 @@
+"""An IDyOM-style floor over tokens: a long-term and a short-term PPM* model mixed by entropy.
+
+IDyOM (Pearce 2005) predicts each event with two variable-order Markov models over the same alphabet, built with
+PPM* (Cleary & Teahan 1997) and blended (interpolated) over orders, and combines their distributions per event:
+
+- the **long-term model** (LTM) is built once from the genre's training stream (IDyOM's defaults: escape method C,
+  counts without update exclusion, order unbounded);
+- the **short-term model** (STM) is built from the piece being predicted, as it is read, and starts empty at every
+  held-out piece (IDyOM's defaults: escape method X, update exclusion, order unbounded);
+- the two distributions are combined by a **weighted geometric mean** (Pearce, Conklin & Wiggins 2005), each
+  weighted by ``H_rel ** -bias`` where ``H_rel = H(P) / log2(vocab)`` is the distribution's entropy relative to the
+  maximum, and the result is normalised. IDyOM's shipped default bias for the LTM-STM combination is 7
+  (``*ltm-stm-bias*`` in its ``mvs/params.lisp``; 2 is its bias between viewpoints).
+
+One model, PPM* with blending, for a context ``h`` (the tokens before the target within its piece, see below):
+the orders ``k`` whose context (the last ``k`` tokens of ``h``) has been followed by something in the model's data
+are the *matching* orders ``0 .. M``. PPM* predicts from the shortest *deterministic* matching order ``D >= 1``
+(a context followed by only one distinct token), or else from the longest, ``M``; orders above ``max_order`` are
+not used. From that order ``C`` down, every order blends with the one below::
+
+    P_k(x) = (c_k(x) + e_k P_{k-1}(x)) / (n_k + e_k),        P_{-1}(x) = 1 / vocab
+
+with ``c_k(x)`` the count of ``x`` after the order-``k`` context, ``n_k`` their sum and ``e_k`` the escape count:
+``t_k``, the number of distinct tokens seen there (method C, the LTM), or ``t1_k + 1`` with ``t1_k`` the number of
+tokens seen there exactly once (method X, the STM). Every ``P_k`` sums to one, so the blend is a distribution over
+the whole vocabulary without renormalising. The STM's counts are update-excluded: reading ``x`` after the context
+increments its count at the orders from the longest one at which ``x`` had already been seen after the context
+upwards, which makes ``c_k(x)`` the number of distinct tokens (or the start of the piece) that came before the
+order-``k`` context followed by ``x``, as Kneser-Ney's continuation counts.
+
+Where this differs from IDyOM's Lisp code (on purpose, for a distribution that sums to one by construction): the
+order -1 model is uniform over the whole vocabulary (IDyOM: ``1 / (|A| + 1 - t_0)``, then normalises); each order's
+total counts every token (IDyOM's blending subtracts the counts of tokens seen at the order above from ``n_k``,
+then normalises); and update-excluded counts are used at every order of the STM (IDyOM uses full counts at a
+selected deterministic order).
+
+Context: a target's context is the tokens of its own piece before it, from the piece's BOS; the BOS that opens the
+next piece is predicted from the piece before it (the one it follows, its EOS last), and belongs to the next piece
+in the per-piece tables, as for the Transformer and the n-gram floor. The STM of a target is built from those same
+tokens. ``token_nll`` scores tokens ``1 .. n-1`` of a stream, the targets of ``likelihood.token_nll``.
+
+Implementation (numpy, no loop over tokens): contexts get dense ids order by order, ``id_k = rank(token * N_{k-1}
++ id_{k-1})``, for the held-out contexts only; the training stream's positions are looked up in them with
+``searchsorted`` and dropped as soon as their context matches no held-out context still being extended, so an
+order costs what its surviving contexts cost. The STM's counts come from the same ids within a piece, by prefix
+sums over each context's earlier occurrences. Distributions are assembled in dense blocks of ``CHUNK`` targets.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from midi_genres.analysis.heldout import EVAL_COLUMNS, PIECE_COLUMNS, likelihood_tables
+from midi_genres.analysis.ngram import whole_pieces_prefix
+from midi_genres.core.notes import steps_to_seconds
+from midi_genres.core.tables import write_table
+from midi_genres.tokens import make_tokenizer
+from midi_genres.tokens.base import BOS
+from midi_genres.tokens.dataset import load_pieces
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 14  # targets whose distributions are assembled at a time (two dense CHUNK x vocab float64 blocks)
+
+__all__ = ["IDyOMModel", "context_starts", "ppm_floor"]
+
+
+def context_starts(stream: np.ndarray) -> np.ndarray:
+    """``starts[i]``: where the context of target ``i`` begins, the last BOS at or before ``i - 1`` (0 if none)."""
+    s = np.asarray(stream)
+    at = np.where(s == BOS, np.arange(s.size), 0)
+    starts = np.zeros(s.size, dtype=np.int64)
+    if s.size > 1:
+        starts[1:] = np.maximum.accumulate(at)[:-1]
+    return starts
+
+
+@dataclass
+class _Order:
+    """The LTM at one order: the targets that use it (sorted), their context's group, and per group the tokens
+    that followed it in the training stream (CSR: ``offsets``, ``symbols``, ``counts``) with their total and
+    escape count."""
+
+    targets: np.ndarray
+    groups: np.ndarray
+    offsets: np.ndarray
+    symbols: np.ndarray
+    counts: np.ndarray
+    total: np.ndarray
+    escape: np.ndarray
+
+
+@dataclass
+class _Terms:
+    """One model's terms of one order for a block of targets: ``rows`` (targets in the block) with their total
+    ``n`` and escape count ``e``, and the tokens seen after their context: ``entry_rows``, ``symbols``, ``counts``."""
+
+    rows: np.ndarray
+    n: np.ndarray
+    e: np.ndarray
+    entry_rows: np.ndarray
+    symbols: np.ndarray
+    counts: np.ndarray
+
+
+def _ranks(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted unique keys, each key's index in them)."""
+    unique, inverse = np.unique(keys, return_inverse=True)
+    return unique, inverse.reshape(-1)
+
+
+def _expand(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + l)`` for every (start, length)."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    before = np.cumsum(lengths) - lengths
+    return np.repeat(starts - before, lengths) + np.arange(total)
+
+
+def _exclusive_in_groups(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Per element of a sequence cut into runs (``first`` marks each run's first element): the sum of ``values``
+    over the earlier elements of its run."""
+    total = np.cumsum(values) - values
+    return total - total[np.maximum.accumulate(np.where(first, np.arange(values.size), 0))]
+
+
+class IDyOMModel:
+    """The long-term model of a training stream, ready to score held-out streams with the short-term model beside it
+    (see the module docstring)."""
+
+    def __init__(self, train, vocab_size: int, max_order: int | None = 24, bias: float = 7.0):
+        if vocab_size < 2:
+            raise ValueError(f"vocab_size must be at least 2, got {vocab_size!r}")
+        if max_order is not None and (int(max_order) != max_order or max_order < 0):
+            raise ValueError(f"max_order must be a non-negative integer or None, got {max_order!r}")
+        if bias < 0:
+            raise ValueError(f"bias must be non-negative, got {bias!r}")
+        self.vocab_size = int(vocab_size)
+        self.max_order = max_order
+        self.bias = float(bias)
+        self.train = self._tokens(train)
+        if self.train.size == 0:
+            raise ValueError("the training stream is empty")
+        self.unigram = np.bincount(self.train, minlength=self.vocab_size).astype(np.float64)
+
+    def _tokens(self, stream) -> np.ndarray:
+        s = np.asarray(stream).astype(np.int64).ravel()
+        if s.size and (s.min() < 0 or s.max() >= self.vocab_size):
+            raise ValueError(f"token ids must lie in [0, {self.vocab_size}), got [{s.min()}, {s.max()}]")
+        return s
+
+    def _limits(self, stream: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Highest order each target (1 .. n-1) may use: its context's length, capped at ``max_order``."""
+        lengths = np.arange(1, stream.size) - starts[1:]
+        return lengths if self.max_order is None else np.minimum(lengths, self.max_order)
+
+    def _ltm_orders(self, stream: np.ndarray, limits: np.ndarray) -> list[_Order]:
+        """The LTM's orders 1, 2, ... for every target of ``stream`` (PPM*: a target stops at its first
+        deterministic order, at its last matching one, or at its limit)."""
+        train, v = self.train, self.vocab_size
+        orders: list[_Order] = []
+        active = np.flatnonzero(limits >= 1)  # targets (index t = position - 1) that go on to order k
+        ids = np.zeros(active.size, dtype=np.int64)  # their context's id at order k - 1
+        positions = np.arange(1, train.size)  # training positions whose context may match one of theirs
+        pos_ids = np.zeros(positions.size, dtype=np.int64)
+        n_ids = 1
+        k = 0
+        while active.size:
+            k += 1
+            unique, ids = _ranks(stream[active + 1 - k] * n_ids + ids)
+            keep = positions >= k
+            positions, pos_ids = positions[keep], pos_ids[keep]
+            key = train[positions - k] * n_ids + pos_ids
+            at = np.minimum(np.searchsorted(unique, key), unique.size - 1)
+            hit = unique[at] == key
+            positions, pos_ids = positions[hit], at[hit]
+            pairs, counts = np.unique(pos_ids * v + train[positions], return_counts=True)
+            group = pairs // v
+            total = np.bincount(group, weights=counts, minlength=unique.size)
+            types = np.bincount(group, minlength=unique.size)
+            n, t = total[ids], types[ids]
+            matched = n > 0
+            orders.append(_Order(active[matched], ids[matched], np.concatenate([[0], np.cumsum(types)]),
+                                 pairs % v, counts.astype(np.float64), total, types.astype(np.float64)))
+            going = matched & (t > 1) & (limits[active] > k)
+            active, ids = active[going], ids[going]
+            live = np.zeros(unique.size, dtype=bool)
+            live[ids] = True
+            keep = live[pos_ids]
+            positions, pos_ids, n_ids = positions[keep], pos_ids[keep], unique.size
+        return orders
+
+    @staticmethod
+    def _ltm_terms(order: _Order, first: int, last: int) -> _Terms:
+        """The terms of one LTM order for the targets ``first .. last - 1``."""
+        lo, hi = np.searchsorted(order.targets, [first, last])
+        rows, groups = order.targets[lo:hi] - first, order.groups[lo:hi]
+        starts, lengths = order.offsets[groups], order.offsets[groups + 1] - order.offsets[groups]
+        entries = _expand(starts, lengths)
+        return _Terms(rows, order.total[groups], order.escape[groups], np.repeat(rows, lengths),
+                      order.symbols[entries], order.counts[entries])
+
+    def _stm_terms(self, stream: np.ndarray, starts: np.ndarray, limits: np.ndarray, first: int,
+                   last: int) -> list[_Terms]:
+        """The STM's terms, order by order from 0, for the targets ``first .. last - 1`` (whole contexts: no
+        context starts inside the block and goes on past it)."""
+        v = self.vocab_size
+        position = np.arange(first, last) + 1
+        lengths = position - starts[position]
+        limit = limits[first:last]
+        _, ids = _ranks(starts[position])  # order 0: the context's piece
+        alive = np.arange(position.size)  # rows still in play (as earlier events or as targets)
+        going = np.ones(position.size, dtype=bool)  # rows whose target goes on to this order
+        terms: list[_Terms] = []
+        for k in range(int(limit.max(initial=0)) + 1):
+            pos = position[alive]
+            longer = lengths[alive] > k
+            next_ids = np.full(alive.size, -1, dtype=np.int64)
+            if longer.any():
+                _, next_ids[longer] = _ranks(ids[longer] * v + stream[pos[longer] - k - 1])
+            # update exclusion: an event counts at order k if its order-(k+1) context followed by its token is new
+            # (or the context is the whole piece so far)
+            order = np.argsort(ids, kind="stable")  # by context, then position
+            g, x, row = ids[order], stream[pos[order]], alive[order]
+            run = np.ones(g.size, dtype=bool)
+            run[1:] = g[1:] != g[:-1]
+            pair = g * v + x
+            ext = next_ids[order] * v + x
+            new_pair = np.zeros(g.size, dtype=bool)
+            new_pair[np.unique(pair, return_index=True)[1]] = True
+            counted = ~longer[order]
+            seen_ext = np.zeros(g.size, dtype=bool)
+            seen_ext[np.unique(np.where(counted, -1, ext), return_index=True)[1]] = True
+            counted |= seen_ext
+            # tokens seen exactly once: +1 at a pair's first counted event, -1 at its second
+            by_pair = np.argsort(pair, kind="stable")
+            cp = pair[by_pair][counted[by_pair]]
+            idx = by_pair[counted[by_pair]]
+            second = np.zeros(cp.size, dtype=bool)
+            second[1:] = (cp[1:] == cp[:-1]) & np.concatenate([[True], cp[1:-1] != cp[:-2]])
+            once = new_pair.astype(np.int64)
+            once[idx[second]] -= 1
+            n = _exclusive_in_groups(counted.astype(np.int64), run)
+            t1 = _exclusive_in_groups(once, run)
+            t = _exclusive_in_groups(new_pair.astype(np.int64), run)
+            target = going[row]
+            matched = target & (n > 0)
+            # histograms: every pair seen before a matched target of its context
+            group_end = np.flatnonzero(np.append(run[1:], True))
+            end = group_end[np.cumsum(run) - 1]  # last index of each element's run
+            firsts = np.flatnonzero(new_pair)
+            later = _expand(firsts + 1, end[firsts] - firsts)
+            source = np.repeat(firsts, end[firsts] - firsts)
+            use = matched[later]
+            later, source = later[use], source[use]
+            # count of the pair before the target: its counted events at earlier positions
+            cpos = pos[order][idx]  # positions of the counted events, sorted by pair then position
+            span = stream.size + 1
+            before = np.searchsorted(cp * span + cpos, pair[source] * span + pos[order][later])
+            counts = before - np.searchsorted(cp, pair[source])
+            terms.append(_Terms(row[matched], n[matched].astype(np.float64), (t1[matched] + 1).astype(np.float64),
+                                row[later], x[source], counts.astype(np.float64)))
+            # targets that go on: matched, not deterministic (k >= 1), below their limit
+            going_row = np.zeros(position.size, dtype=bool)
+            going_row[row[matched & ((k == 0) | (t > 1)) & (limit[row] > k)]] = True
+            going = going_row
+            if not going.any():
+                break
+            # events that stay: in a context (at order k + 1) shared with a target that goes on
+            live = np.zeros(int(next_ids.max()) + 1, dtype=bool)
+            live[next_ids[going[alive] & longer]] = True
+            keep = longer & live[np.maximum(next_ids, 0)]
+            alive, ids = alive[keep], next_ids[keep]
+        return terms
+
+    def _blend(self, terms: list[_Terms], rows: int, order0: np.ndarray | None = None) -> np.ndarray:
+        """The blended distributions (``rows`` x vocab) of one model from its terms, order 0 first (``order0``: a
+        dense order-0 histogram shared by every row instead of ``terms[0]``'s entries)."""
+        v = self.vocab_size
+        escape = np.ones((rows, len(terms) + 1))  # escape[r, k]: e_k / (n_k + e_k), 1 where order k is not used
+        scale = np.zeros((rows, len(terms)))
+        for k, term in enumerate(terms):
+            escape[term.rows, k] = term.e / (term.n + term.e)
+            scale[term.rows, k] = 1.0 / (term.n + term.e)
+        weight = np.cumprod(escape[:, ::-1], axis=1)[:, ::-1]  # weight[r, k]: product of escapes above k - 1
+        p = np.repeat(weight[:, :1] / v, v, axis=1)
+        coef = weight[:, 1:] * scale
+        flat = p.reshape(-1)
+        for k, term in enumerate(terms):
+            if k == 0 and order0 is not None:
+                p += coef[:, :1] * order0[None, :]
+            else:
+                flat[term.entry_rows * v + term.symbols] += coef[term.entry_rows, k] * term.counts
+        return p
+
+    def _mix(self, ltm: np.ndarray, stm: np.ndarray) -> np.ndarray:
+        """Log of the entropy-weighted geometric mean of two blocks of distributions, normalised."""
+        logs = [np.log(ltm), np.log(stm)]
+        max_entropy = math.log(self.vocab_size)
+        weights = [(-(np.exp(lp) * lp).sum(axis=1) / max_entropy) ** -self.bias for lp in logs]
+        mixed = (weights[0][:, None] * logs[0] + weights[1][:, None] * logs[1]) / (weights[0] + weights[1])[:, None]
+        top = mixed.max(axis=1, keepdims=True)
+        return mixed - (top + np.log(np.exp(mixed - top).sum(axis=1, keepdims=True)))
+
+    def log_distributions(self, stream):
+        """Yield ``(first, logp)`` per block of targets: ``logp[r]`` is the natural log of the mixed distribution
+        over the vocabulary of target ``first + r + 1`` of ``stream`` (and the LTM's and STM's, for inspection, via
+        ``components``)."""
+        for first, ltm, stm in self.components(stream):
+            yield first, self._mix(ltm, stm)
+
+    def components(self, stream):
+        """Yield ``(first, ltm, stm)`` per block of targets: the two models' distributions (rows x vocab) of the
+        targets ``first + 1 ..`` of ``stream``."""
+        s = self._tokens(stream)
+        if s.size < 2:
+            return
+        starts = context_starts(s)
+        limits = self._limits(s, starts)
+        orders = self._ltm_orders(s, limits)
+        cuts = np.flatnonzero(starts[1:] != starts[:-1])  # targets where a new context begins (minus one)
+        first = 0
+        while first < s.size - 1:
+            last = min(first + CHUNK, s.size - 1)
+            if last < s.size - 1:
+                inside = cuts[(cuts > first) & (cuts <= last)]
+                if inside.size:
+                    last = int(inside[-1])
+                else:
+                    following = cuts[cuts > last]
+                    last = int(following[0]) if following.size else s.size - 1
+            rows = last - first
+            ltm_terms = [_Terms(np.arange(rows), np.full(rows, self.unigram.sum()),
+                                np.full(rows, float(np.count_nonzero(self.unigram))), *(np.zeros(0),) * 3)]
+            ltm_terms += [self._ltm_terms(order, first, last) for order in orders]
+            ltm = self._blend(ltm_terms, rows, self.unigram)
+            stm = self._blend(self._stm_terms(s, starts, limits, first, last), rows)
+            yield first, ltm, stm
+            first = last
+
+    def token_nll(self, stream) -> np.ndarray:
+        """Next-token NLL (nats) of tokens 1..n-1 of ``stream`` under the mixed model."""
+        s = self._tokens(stream)
+        nll = np.zeros(max(s.size - 1, 0))
+        for first, logp in self.log_distributions(s):
+            rows = np.arange(logp.shape[0])
+            nll[first:first + rows.size] = -logp[rows, s[first + 1 + rows]]
+        return nll
+
+
+def ppm_floor(*, genre: str, train_path: str, val_path: str, pieces_path: str, tempo: float,
+              max_order: int | None, bias: float, table_path: str | os.PathLike,
+              pieces_table_path: str | os.PathLike, tokenizer: str = "event", max_tokens: int | None = None) -> dict:
+    """The ppm_floor rule: the IDyOM-style floor (``analysis.ppm``: LTM of the genre's training tokens + STM of each
+    held-out piece, mixed by entropy) scored on the genre's validation stream exactly as the Transformer and the
+    n-gram floor are (same targets, bits per note with an interval, parts). With ``max_tokens`` the LTM is built on
+    the first whole pieces of the training stream up to that many tokens, as the n-gram floor's."""
+    tok = make_tokenizer(tokenizer)
+    started = time.perf_counter()
+    train = np.load(train_path, mmap_mode="r")
+    fitted = train if max_tokens is None else whole_pieces_prefix(train, max_tokens)
+    if len(fitted) < len(train):
+        log.info("%s: building the long-term model on the first %d of %d training tokens (metrics.ngram_max_tokens)",
+                 genre, len(fitted), len(train))
+    model = IDyOMModel(fitted, tok.size, max_order=max_order, bias=bias)
+    stream = np.load(val_path)
+    pieces = load_pieces(pieces_path, "val")
+    row, by_piece = likelihood_tables(genre, genre, stream, model.token_nll(stream), tok, [p["notes"] for p in pieces],
+                                      steps_to_seconds(sum(p["steps"] for p in pieces), tempo))
+    log.info("%s, IDyOM-style floor (PPM*, max order %s, bias %g): %.3f bits/note [%.3f, %.3f] (%.1f s)", genre,
+             max_order, bias, row["bits_per_note"], row["bits_per_note_low"], row["bits_per_note_high"],
+             time.perf_counter() - started)
+    write_table([row], EVAL_COLUMNS, table_path)
+    write_table(by_piece, PIECE_COLUMNS, pieces_table_path)
+    return row
