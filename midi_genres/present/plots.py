@@ -390,3 +390,53 @@ def render_heldout_bits(*, summary_path: str | os.PathLike, figure_path: str | o
         ax.set_title("What each model pays for: bits per note by part, against the n-gram floor")
         ax.legend(fontsize=7)
         _save_png(fig, figure_path)
+
+
+@dataclass
+class ProfilePanel:
+    """One genre's self-similarity profile for ``render_structure_profiles``: per set (``heldout``, ``samples``)
+    the similarity at each lag with its interval, ``(values, lows, highs)``, and the bars the window holds."""
+
+    title: str
+    lags: Sequence[int]
+    series: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]]]
+    window: float = math.nan
+    subtitle: str = ""
+
+
+PROFILE_PANEL_PX = (330, 250)  # render_structure_profiles: one genre
+PROFILE_STYLES = {"heldout": ("black", "held-out pieces"), "samples": ("tab:red", "samples")}
+
+
+def render_structure_profiles(panels: Sequence[ProfilePanel], path: str | os.PathLike, title: str,
+                              columns: int = 4) -> None:
+    """One panel per genre: bar similarity against lag (bars) for held-out pieces and samples, each with its 95%
+    interval as a band, and a dashed line at the bars the model's context holds; saved as one PNG, atomically."""
+    import matplotlib
+
+    if not panels:
+        raise ValueError("render_structure_profiles needs at least one genre")
+    ncols = min(columns, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    with matplotlib.rc_context({"font.size": 7, "axes.titlesize": 8}):
+        fig = _new_figure((PROFILE_PANEL_PX[0] * ncols, PROFILE_PANEL_PX[1] * nrows + HEADER_PX),
+                          layout="constrained")
+        fig.suptitle(title, fontsize=11, fontweight="bold")
+        axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
+        for ax, panel in zip(axes, panels):
+            for name, (values, lows, highs) in panel.series.items():
+                colour, label = PROFILE_STYLES.get(name, ("tab:blue", name))
+                ax.plot(panel.lags, values, color=colour, marker="o", markersize=2.5, label=label)
+                ax.fill_between(panel.lags, lows, highs, color=colour, alpha=0.15, linewidth=0)
+            if panel.window == panel.window:
+                ax.axvline(panel.window, color="tab:blue", linestyle="--", linewidth=1,
+                           label=f"context: {panel.window:.1f} bars")
+            ax.set_title(f"{panel.title}\n{panel.subtitle}" if panel.subtitle else panel.title)
+            ax.set_xlim(0.5, max(panel.lags, default=1) + 0.5)
+            ax.set_ylim(0.0, 1.0)
+            ax.set_xlabel("lag (bars)")
+            ax.set_ylabel("bar similarity")
+            ax.legend(fontsize=6, loc="upper right")
+        for ax in axes[len(panels):]:
+            ax.set_visible(False)
+        _save_png(fig, path)
