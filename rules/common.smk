@@ -7,7 +7,9 @@ import sys
 
 from midi_genres.present.audio import missing_tools
 from midi_genres.tokens.base import genre_token, genre_tokens
-from midi_genres.sources.midi_dir import DEFAULT_MIN_NOTES, find_midi_files
+from midi_genres.sources.lakh import check_lakh_source, match_scores_path
+from midi_genres.sources.midi_dir import DEFAULT_MIN_NOTES, find_midi_files, track_selection
+from midi_genres.sources.music21_corpus import shared_files
 from midi_genres.sources.synth import DRUM_GENERATORS
 
 
@@ -92,7 +94,7 @@ def model_card_facts(genre):
     """What the workflow knows of a genre's model for its card (``midi-genres info``, the API): name, title,
     corpus, tempo and whether it plays as drums."""
     src = source(genre)
-    where = src.get("collection") or src.get("generator") or src.get("path")
+    where = src.get("collection") or src.get("generator") or src.get("path") or src.get("label")
     return {"genre": genre, "title": title(genre), "source": f"{src['kind']}:{where}",
             "tempo": src["tempo"], "drums": is_drums(genre)}
 
@@ -122,6 +124,34 @@ def _check_midi_dirs():
 
 
 _check_midi_dirs()
+
+
+def tracks_of(genre):
+    """Which tracks of its songs a midi_dir or lakh genre takes: all, pitched or drums (keep_drums an alias)."""
+    return track_selection(source(genre), f"genre {genre!r} (kind: {source(genre)['kind']})")
+
+
+def lakh_match_scores(genre):
+    """A lakh genre's match scores file: its match_scores, else match_scores.json beside its lmd folder."""
+    return str(match_scores_path(source(genre)))
+
+
+def _check_lakh_sources():
+    """Stop the run before any job where a lakh genre's folder, match scores or label file is missing or of
+    another shape, or no track has its label; and where tracks and keep_drums disagree."""
+    for genre in genres_of_kind("midi_dir") + genres_of_kind("lakh"):
+        tracks_of(genre)
+    for genre in genres_of_kind("lakh"):
+        check_lakh_source(source(genre), f"genre {genre!r} (kind: lakh)")
+
+
+_check_lakh_sources()
+
+
+def left_out_of(genre):
+    """The files of a music21 genre's collection that another genre of the run takes as its own (essenFolksong's
+    han1 and han2 when essenChinese runs too), as paths inside music21's corpus."""
+    return shared_files(source(genre)["collection"], [source(g)["collection"] for g in genres_of_kind("music21")])
 
 
 def crossprompt_pairs():
@@ -225,7 +255,10 @@ def section(name, genre):
 
 def is_drums(genre):
     """Whether the genre's pieces play as a drum track."""
-    return source(genre).get("generator") in DRUM_GENERATORS
+    src = source(genre)
+    if src["kind"] in ("midi_dir", "lakh"):
+        return tracks_of(genre) == "drums"
+    return src.get("generator") in DRUM_GENERATORS
 
 
 def audio_settings():

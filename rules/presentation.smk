@@ -207,6 +207,27 @@ rule render_training_piece_audio:
         "../workflow_scripts/render_training_piece_audio.py"
 
 
+rule export_web_model:
+    input:
+        checkpoint=R("checkpoints/{genre}.pt"),
+    output:
+        script=R("web/models/{genre}.js"),
+    params:
+        title=lambda wc: title(wc.genre),
+        tokenizer=TOKENIZER,
+        tempo=tempo_of("genre"),
+        drums=drums_of("genre"),
+    log:
+        "logs/export_web_model/{genre}.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/export_web_model.py"
+
+
 rule build_gallery:
     input:
         summary=R("summary.tsv"),
@@ -218,12 +239,15 @@ rule build_gallery:
         audio=audio_outputs(),
         training_audio=training_audio_outputs(),
         findings=[path for path, _ in findings_figures()],
+        web_models=web_models(),
     output:
         html=R("index.html"),
+        web_page=directory(R("web/page")),
     params:
         genres=GENRES,
         sources=genre_sources(),
         captions=[caption for _, caption in findings_figures()],
+        sample_settings=sample_sections(),
     log:
         "logs/build_gallery/all.log",
     resources:

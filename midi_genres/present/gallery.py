@@ -3,14 +3,21 @@
 Genres are grouped by their ``group`` (in order of first appearance) with their one-line description, piano roll,
 audio player, MIDI download, training curves and every column of the summary table. All links are relative to the
 page and all text is escaped, so the page works from ``file://`` next to the files it shows.
+
+With the models' weights exported for the page (``model/export.py``), a section "Play with the models" generates,
+continues a dropped MIDI file and ranks the genres in the browser: its scripts and style (``present/web/``, package
+data) are copied beside the page and loaded by plain ``<script src>`` tags, each genre's weights on first use.
 """
 
 from __future__ import annotations
 
 import csv
 import html
+import json
 import os
+import shutil
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +25,7 @@ from midi_genres.core.atomic import atomic_path
 from midi_genres.present.audio import MIME_TYPES
 
 HEADING_COLUMNS = ("genre", "title", "group")  # summary columns already shown in each genre's heading
+WEB_ASSETS = ("midi-genres.js", "gallery.js", "gallery.css")  # present/web/, copied beside the page, in load order
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 0 auto; padding: 0 1rem 3rem; color: #222;
@@ -61,7 +69,11 @@ class _Page:
 
     def url(self, path: str | os.PathLike) -> str:
         """``path`` as an escaped URL relative to the page."""
-        return html.escape(quote(Path(os.path.relpath(path, self.base)).as_posix()))
+        return html.escape(self.raw_url(path))
+
+    def raw_url(self, path: str | os.PathLike) -> str:
+        """``path`` as a URL relative to the page, not escaped for HTML (for JSON)."""
+        return quote(Path(os.path.relpath(path, self.base)).as_posix())
 
     def audio(self, path: str | os.PathLike) -> str:
         """An audio player for ``path``."""
@@ -116,15 +128,68 @@ def _findings(page: _Page, findings: Sequence[tuple[str, str]]) -> str:
     return f'<section id="findings"><h2>What the models learned</h2>\n{figures}\n</section>'
 
 
+def _settings(prefix: str) -> str:
+    fields = [("seconds", "seconds", 'min="0.5" step="0.5"'), ("temperature", "temperature", 'min="0.05" step="0.05"'),
+              ("top-k", "top-k (0: all)", 'min="0" step="1"'), ("seed", "seed", 'min="0" step="1"')]
+    inputs = "".join(f'<label>{label}<input type="number" id="{prefix}-{key}" {extra}></label>'
+                     for key, label, extra in fields)
+    return f'<label>genre<select id="{prefix}-genre"></select></label>{inputs}'
+
+
+def _play_section(page: _Page, genres: Sequence[str], sources: dict, web_models: Sequence[str],
+                  sample_settings: dict) -> str:
+    """The "Play with the models" section and the JSON that tells its script (``web/gallery.js``) the models."""
+    models = [{"genre": g, "title": sources[g].get("title", g), "src": page.raw_url(path), "sample": sample_settings[g]}
+              for g, path in zip(genres, web_models)]
+    data = json.dumps({"models": models}).replace("</", "<\\/")
+    return f"""<section id="play"><h2>Play with the models</h2>
+<p class="note">Everything here runs in your browser, from the page's own files: each genre's model (its weights load
+when first used), the sampler and the tokenizer, written once for the page. The same seed gives the same music again
+in this page (it is the page's own generator, not PyTorch's).</p>
+<div class="panels">
+<div class="panel" id="generate-panel"><h3>Generate</h3>
+<div class="fields">{_settings("g")}</div>
+<button id="generate-button">Generate</button>
+</div>
+<div class="panel" id="file-panel"><h3>Your own music</h3>
+<div id="drop-zone">Drop a MIDI file here, or <input type="file" id="midi-file" accept=".mid,.midi,audio/midi">
+<p id="dropped-name">no file yet</p></div>
+<div class="fields">{_settings("c")}<label>prompt bars<input type="number" id="c-bars" value="4" min="1" step="1">
+</label></div>
+<button id="continue-button">Continue its first bars</button>
+<button id="rank-button" class="secondary">Which genre does it sound like?</button>
+<progress id="rank-progress" hidden></progress>
+<table id="rank-table" hidden><thead><tr><th>rank</th><th>model</th><th>bits / note</th><th>pitch</th><th>timing</th>
+<th>duration</th><th>structure</th><th>bits / token</th></tr></thead><tbody></tbody></table>
+</div>
+</div>
+<div class="output">
+<p id="play-status" class="status" role="status" aria-live="polite"></p>
+<canvas id="play-roll" width="1160" height="260" aria-label="piano roll of the music made here"></canvas>
+<div class="actions"><button id="play-button" class="secondary">Play</button>
+<button id="stop-button" class="secondary">Stop</button>
+<a id="download-link" class="disabled">download the MIDI file</a></div>
+</div>
+<script type="application/json" id="play-models">{data}</script>
+</section>"""
+
+
 def render_gallery(out_path: str | os.PathLike, genres: Sequence[str], sources: dict, summary_path: str,
                    pianorolls: Sequence[str], curves: Sequence[str], samples: Sequence[str], comparison: str,
                    training_curves: str, audio: Sequence[str] = (), training_audio: Sequence[str] = (),
-                   findings: Sequence[tuple[str, str]] = ()) -> str:
+                   findings: Sequence[tuple[str, str]] = (), web_models: Sequence[str] = (),
+                   web_assets: str | os.PathLike | None = None, sample_settings: dict | None = None) -> str:
     """The page's HTML. Per-genre lists follow ``genres``; ``audio``/``training_audio`` may be empty (no audio);
-    ``findings`` are (figure, caption) pairs shown in a section of their own."""
-    per_genre = {"pianorolls": pianorolls, "curves": curves, "samples": samples}
+    ``findings`` are (figure, caption) pairs shown in a section of their own. ``web_models`` (each genre's weights
+    file, may be empty: no play section) need ``web_assets`` (the folder of the page's scripts) and
+    ``sample_settings`` (each genre's ``sample`` section: the page's defaults)."""
+    per_genre = {"pianorolls": pianorolls, "curves": curves, "samples": samples, "web_models": web_models}
     per_genre.update({name: files for name, files in (("audio", audio), ("training_audio", training_audio))
                       if files})
+    if not web_models:
+        del per_genre["web_models"]
+    elif web_assets is None or sample_settings is None:
+        raise ValueError("web_models need web_assets (the page's scripts) and sample_settings")
     for name, files in per_genre.items():
         if len(files) != len(genres):
             raise ValueError(f"{len(files)} {name} for {len(genres)} genres")
@@ -142,6 +207,12 @@ def render_gallery(out_path: str | os.PathLike, genres: Sequence[str], sources: 
     nav = " ".join(f'<a href="#{html.escape(g)}">{html.escape(sources[g].get("title", g))}</a>' for g in genres)
     sections = "\n".join(f'<section class="group"><h2>{html.escape(group)}</h2>\n<div class="genres">\n'
                          + "\n".join(articles) + "\n</div></section>" for group, articles in groups.items())
+    play, head, scripts = "", "", ""
+    if web_models:
+        play = _play_section(page, genres, sources, web_models, sample_settings)
+        assets = {name: page.url(Path(web_assets) / name) for name in WEB_ASSETS}
+        head = f'<link rel="stylesheet" href="{assets["gallery.css"]}">'
+        scripts = "".join(f'<script src="{url}"></script>' for name, url in assets.items() if name.endswith(".js"))
     intro = ("The same small decoder-only Transformer, trained unchanged on each genre: only the corpus changes. "
              "Each model samples music from a single [BOS] token. Listen to it, look at its piano roll, download "
              "the MIDI file, and see how far its training got.")
@@ -152,6 +223,7 @@ def render_gallery(out_path: str | os.PathLike, genres: Sequence[str], sources: 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>midi-genres: what each model learned</title>
 <style>{STYLE}</style>
+{head}
 </head>
 <body>
 <header>
@@ -164,10 +236,12 @@ def render_gallery(out_path: str | os.PathLike, genres: Sequence[str], sources: 
 {page.figure(training_curves, "Train and validation loss of every genre's model",
              "Train and validation loss of each model over its training steps.")}
 </section>
+{play}
 {_findings(page, findings)}
 {sections}
 <footer>Built by the midi-genres workflow. Every number above comes from
 <a href="{page.url(summary_path)}">{html.escape(Path(summary_path).name)}</a>.</footer>
+{scripts}
 </body>
 </html>
 """
@@ -176,9 +250,23 @@ def render_gallery(out_path: str | os.PathLike, genres: Sequence[str], sources: 
 def build_gallery(*, out_path: str | os.PathLike, genres: Sequence[str], sources: dict, summary_path: str,
                   pianorolls: Sequence[str], curves: Sequence[str], samples: Sequence[str], comparison: str,
                   training_curves: str, audio: Sequence[str] = (), training_audio: Sequence[str] = (),
-                  findings: Sequence[tuple[str, str]] = ()) -> None:
-    """The build_gallery rule: write the page (``render_gallery``) to ``out_path``, atomically."""
+                  findings: Sequence[tuple[str, str]] = (), web_models: Sequence[str] = (),
+                  web_assets: str | os.PathLike | None = None, sample_settings: dict | None = None) -> None:
+    """The build_gallery rule: write the page (``render_gallery``) to ``out_path`` and, with ``web_models``, the
+    page's scripts and style into the folder ``web_assets``, atomically."""
     text = render_gallery(out_path, genres, sources, summary_path, pianorolls, curves, samples, comparison,
-                          training_curves, audio=audio, training_audio=training_audio, findings=findings)
+                          training_curves, audio=audio, training_audio=training_audio, findings=findings,
+                          web_models=web_models, web_assets=web_assets, sample_settings=sample_settings)
+    if web_models:
+        copy_web_assets(web_assets)
     with atomic_path(out_path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def copy_web_assets(folder: str | os.PathLike) -> None:
+    """The page's scripts and style (``WEB_ASSETS``, package data of ``present/web/``) into ``folder``, replacing it."""
+    source = resources.files("midi_genres.present") / "web"
+    with atomic_path(folder, directory=True) as tmp:
+        for name in WEB_ASSETS:
+            with resources.as_file(source / name) as path:
+                shutil.copyfile(path, tmp / name)
