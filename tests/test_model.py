@@ -151,3 +151,23 @@ def test_context_longer_than_max_len_is_refused():
 def test_heads_must_divide_width():
     with pytest.raises(ValueError, match="n_heads"):
         ModelConfig(d_model=130, n_heads=4)
+
+
+def test_one_function_chooses_the_attention_path(monkeypatch):
+    from midi_genres.model import fused_attention
+    from midi_genres.model.transformer import attention_path
+
+    q = torch.zeros(1, 4, 8, 32)
+    low = q.to(torch.bfloat16)
+    for kernel_runs, own in ((True, "fused"), (False, "blocked")):
+        monkeypatch.setattr(fused_attention, "supports", lambda q, runs=kernel_runs: runs and q.dtype == torch.bfloat16)
+        assert attention_path(low) == own  # training in bf16
+        assert attention_path(q) == "blocked"  # training in fp32: SDPA's CPU backward is slow
+        assert attention_path(low, past_len=5) == "sdpa"  # gradients of the last queries only
+        assert attention_path(low, dropout=0.1) == "sdpa"
+        with torch.no_grad():
+            assert attention_path(low) == own and attention_path(low, past_len=5) == own  # forward only, in bf16
+            assert attention_path(q) == "sdpa"  # fp32 inference: SDPA's flash kernel is faster
+            assert attention_path(low, past_len=5, cached=True) == "sdpa"  # sampling with the KV cache
+        if torch.cuda.is_available():
+            assert attention_path(low.cuda()) == "sdpa"

@@ -92,14 +92,28 @@ class _CausalAttention(torch.autograd.Function):
         return torch.cat(grad_q, 1).mul_(ctx.scale), grad_k, grad_v
 
 
+def attention_path(q: torch.Tensor, *, past_len: int = 0, cached: bool = False, dropout: float = 0.0) -> str:
+    """Which of the three attention paths computes these (B, heads, T, head_dim) queries, the one place this is
+    chosen (docs/method.md has the table of which path runs on which hardware):
+
+    - ``"fused"``: the fused C++ kernel (``fused_attention``), where ``fused_attention.supports`` the queries (CPU,
+      bf16, head size 32, a CPU with AVX-512 BF16 and without AMX, a compiler);
+    - ``"blocked"``: ``causal_attention``, ATen's matmuls by blocks, on CPU otherwise: with gradients in any dtype
+      (SDPA's CPU backward is slow), forward only in ``BLOCKED_INFERENCE_DTYPES`` (where it beats SDPA too,
+      ``benchmarks/evaluation.py``);
+    - ``"sdpa"``: ``F.scaled_dot_product_attention`` everywhere else: CUDA, dropout, the KV cache (``cached``),
+      fp32 forward only, and gradients of fewer queries than keys (``past_len`` keys before the first query).
+    """
+    own_kernel = past_len == 0 if torch.is_grad_enabled() else q.dtype in BLOCKED_INFERENCE_DTYPES
+    if cached or q.device.type != "cpu" or dropout != 0.0 or not own_kernel:
+        return "sdpa"
+    return "fused" if fused_attention.supports(q) else "blocked"
+
+
 def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Causal attention of (B, heads, Tq, head_dim) queries that are the last Tq positions of (B, heads, Tk,
-    head_dim) keys and values, for CPU: blocks above the diagonal are never computed, in the backward pass either,
-    where SDPA's CPU flash kernel is slow, and forward only in ``BLOCKED_INFERENCE_DTYPES``, where it is faster
-    than SDPA too (``benchmarks/evaluation.py`` measures both). In bf16 at head size 32 the fused kernel computes it
-    where it runs (``fused_attention``), else ATen's matmuls by blocks. With gradients, Tq must equal Tk."""
-    if fused_attention.supports(q):
-        return fused_attention.fused_causal_attention(q, k, v)
+    head_dim) keys and values by the blocked kernel, ATen's matmuls by blocks: blocks above the diagonal are never
+    computed, in the backward pass either. With gradients, Tq must equal Tk."""
     B, H, Tq, D = q.shape
     q, k, v = q.reshape(B * H, Tq, D), k.reshape(B * H, -1, D), v.reshape(B * H, -1, D)
     if torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v)):
@@ -112,10 +126,9 @@ def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention: on CPU without dropout or KV cache (forward only: in
-    ``BLOCKED_INFERENCE_DTYPES``) the fused kernel where it runs (straight from the projections' layout), else
-    ``causal_attention``; otherwise ``F.scaled_dot_product_attention`` (flash kernels on CUDA and for fp32
-    inference, masks for the KV cache)."""
+    """Multi-head causal self-attention by the path ``attention_path`` chooses: the fused kernel (straight from the
+    projections' layout), the blocked one (``causal_attention``) or ``F.scaled_dot_product_attention`` (flash
+    kernels on CUDA and for fp32 inference, masks for the KV cache)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -136,11 +149,11 @@ class CausalSelfAttention(nn.Module):
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         past_len = k.shape[2] - T  # keys before the first query: the cache's and, with ``last``, those left out
         dropout = self.dropout if self.training else 0.0
-        # with gradients: every query (the backward pass needs them); forward only: where it beats SDPA
-        blocked = past_len == 0 if torch.is_grad_enabled() else q.dtype in BLOCKED_INFERENCE_DTYPES
-        if past is None and q.device.type == "cpu" and dropout == 0.0 and blocked:
-            fused = fused_attention.supports(q)
-            y = fused_attention.projections_attention(qkv, last) if fused else causal_attention(q, k, v)
+        path = attention_path(q, past_len=past_len, cached=past is not None, dropout=dropout)
+        if path == "fused":
+            y = fused_attention.projections_attention(qkv, last)
+        elif path == "blocked":
+            y = causal_attention(q, k, v)
         else:
             mask = None  # no past: causal; one new query: it sees everything cached
             if past_len and T > 1:
