@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     results = argparse.ArgumentParser(add_help=False)  # --results after the subcommand too
     results.add_argument("--results", default=argparse.SUPPRESS, metavar="DIR",
                          help="the run's results folder (default: results)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{list,generate,score,info}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{list,generate,score,info,download}")
 
     commands.add_parser("list", parents=[results], help="the trained models of the run, with held-out bits per note",
                         description="One line per trained model: genre, title, corpus, training tokens, steps, "
@@ -84,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
                                description="The model card of a checkpoint: genre, corpus, pieces, tokens, "
                                "architecture, tokenizer, steps, seed, final losses, package version.")
     info.add_argument("model", metavar="CHECKPOINT|GENRE", help="a .pt checkpoint file, or a genre of the run")
+
+    down = commands.add_parser("download", help="download LMD-matched, its match scores and the tagtraum labels",
+                               description="Fetch the files of the config's download section (default: "
+                               "LMD-matched, match_scores.json, the tagtraum label files) into its dest folder: "
+                               "resumable, checked against the sizes and SHA-256 the config pins, unpacked "
+                               "atomically (docs/lakh.md).")
+    down.add_argument("names", nargs="*", metavar="NAME", help="only these files (default: all of them)")
+    down.add_argument("--configfile", action="append", default=[], metavar="FILE",
+                      help="a config file whose download section pins sizes and checksums (repeatable)")
+    down.add_argument("--dest", metavar="DIR", help="the folder to fill (default: the config's download.dest)")
+    down.add_argument("--retries", type=non_negative_int, default=3, metavar="N",
+                      help="broken transfers resumed within the call (default: %(default)s)")
     return parser
 
 
@@ -252,7 +264,38 @@ def cmd_info(args) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "generate": cmd_generate, "score": cmd_score, "info": cmd_info}
+def download_settings(configfiles: list[str], dest: str | None = None) -> dict:
+    """The download section: the schema's defaults, each config file's entries merged in file by file."""
+    import yaml
+
+    settings = defaults("download")
+    files = {name: dict(spec) for name, spec in settings["files"].items()}
+    for path in configfiles:
+        section = (yaml.safe_load(Path(path).read_text()) or {}).get("download", {})
+        settings["dest"] = section.get("dest", settings["dest"])
+        for name, spec in section.get("files", {}).items():
+            files[name] = {**files.get(name, {}), **spec}
+    return {"dest": dest or settings["dest"], "files": files}
+
+
+def cmd_download(args) -> int:
+    """Download the files of the download section; print what to pin."""
+    from midi_genres.sources.download import download_all, pin_text
+
+    logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(message)s")
+    try:
+        results = download_all(download_settings(args.configfile, args.dest), args.names or None, args.retries)
+    except ValueError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return USER_ERROR
+    pins = pin_text(results)
+    if pins:
+        print("Not pinned yet: to have later downloads checked, add to your config file:\n" + pins)
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "generate": cmd_generate, "score": cmd_score, "info": cmd_info,
+            "download": cmd_download}
 
 
 def main(argv: list[str] | None = None) -> int:

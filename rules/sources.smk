@@ -1,5 +1,5 @@
 # Stage: sources. Each genre's pieces as MIDI files, a manifest and a notes cache (data/midi/), from a music21
-# corpus, a synthetic generator or a MIDI folder.
+# corpus, a synthetic generator, a MIDI folder or the Lakh MIDI Dataset by genre label.
 
 
 rule extract_corpus:
@@ -12,6 +12,7 @@ rule extract_corpus:
     params:
         collection=lambda wc: source(wc.genre)["collection"],
         max_pieces=lambda wc: max_pieces(wc.genre),
+        left_out=lambda wc: left_out_of(wc.genre),
     log:
         "logs/extract_corpus/{genre}.log",
     benchmark:
@@ -67,7 +68,7 @@ rule import_midi_dir:
         genre=one_of(genres_of_kind("midi_dir")),
     params:
         folder=lambda wc: source(wc.genre)["path"],
-        keep_drums=lambda wc: source(wc.genre).get("keep_drums", True),
+        tracks=lambda wc: tracks_of(wc.genre),
         max_pieces=lambda wc: max_pieces(wc.genre),
         min_notes=lambda wc: source(wc.genre).get("min_notes", DEFAULT_MIN_NOTES),
     log:
@@ -83,3 +84,36 @@ rule import_midi_dir:
         "../envs/midi-genres.yaml"
     script:
         "../workflow_scripts/import_midi_dir.py"
+
+
+rule import_lakh:
+    input:
+        labels=lambda wc: source(wc.genre)["labels"],
+        match_scores=lambda wc: lakh_match_scores(wc.genre),
+    output:
+        midi=directory("data/midi/{genre}"),
+        manifest="data/midi/{genre}.manifest.tsv",
+        notes="data/midi/{genre}.notes.npz",
+    wildcard_constraints:
+        genre=one_of(genres_of_kind("lakh")),
+    params:
+        lmd=lambda wc: source(wc.genre)["lmd"],
+        label=lambda wc: source(wc.genre)["label"],
+        label_rank=lambda wc: source(wc.genre).get("label_rank", "first"),
+        seed=lambda wc: source(wc.genre).get("seed", 0),
+        tracks=lambda wc: tracks_of(wc.genre),
+        max_pieces=lambda wc: max_pieces(wc.genre),
+        min_notes=lambda wc: source(wc.genre).get("min_notes", DEFAULT_MIN_NOTES),
+    log:
+        "logs/import_lakh/{genre}.log",
+    benchmark:
+        "logs/import_lakh/{genre}.benchmark.tsv"
+    # As import_midi_dir: one worker process per thread reads the songs, the job itself writes them.
+    threads: 2
+    resources:
+        mem_mb=1500,
+        runtime=20,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/import_lakh.py"

@@ -11,7 +11,7 @@ from workflow_helpers import snakemake, tiny_config
 
 from midi_genres.core.midi import read_midi
 from midi_genres.core.notes import Note
-from midi_genres.sources.midi_dir import find_midi_files, import_midi_dir, read_midi_dir
+from midi_genres.sources.midi_dir import find_midi_files, import_midi_dir, read_midi_dir, track_selection
 from midi_genres.sources.midi_folder import Piece, read_manifest
 
 RESOLUTION = 96  # ticks per quarter: a 16th is 24 ticks
@@ -88,9 +88,12 @@ def test_reads_every_track_in_musical_time_and_records_skips_with_reasons(folder
     assert items[4].reason == "2 notes, fewer than min_notes=16"
 
 
-def test_keep_drums_false_drops_the_drum_tracks_and_caps_apply(folder):
-    a = next(read_midi_dir(folder, keep_drums=False))
+def test_tracks_pitched_drops_the_drum_tracks_drums_keeps_them_alone_and_caps_apply(folder):
+    a = next(read_midi_dir(folder, tracks="pitched"))
     assert a.notes == sorted(riff(40) + BASS, key=lambda n: (n.start, n.pitch, n.end))
+    drums = list(read_midi_dir(folder, tracks="drums", min_notes=1))
+    assert drums[0].notes == sorted(DRUMS, key=lambda n: (n.start, n.pitch, n.end))
+    assert drums[1].reason == "0 notes in its drum tracks, fewer than min_notes=1"  # b_riff has no drum track
     items = list(read_midi_dir(folder, max_pieces=1, min_notes=1))
     assert [i.piece_id for i in items] == ["a_riff"]
     assert [i.piece_id for i in read_midi_dir(folder, min_notes=2) if isinstance(i, Piece)][-1] == "tiny"
@@ -106,6 +109,22 @@ def test_import_writes_the_folder_and_a_manifest_listing_every_file(folder, tmp_
         ("a_riff", "ok"), ("b_riff", "ok"), ("broken", "skipped"), ("live/2024/encore", "ok"), ("tiny", "skipped")]
     encore = next(r for r in rows if r["piece_id"] == "live/2024/encore")
     assert read_midi(tmp_path / "out/mymetal" / encore["file"]) == read_midi(folder / "live/2024/encore.midi")
+
+
+def test_a_drums_genre_is_written_as_a_drum_kit(folder, tmp_path):
+    import_midi_dir(folder=folder, out_dir=tmp_path / "kit", manifest_path=tmp_path / "kit.manifest.tsv",
+                    tracks="drums", min_notes=1)
+    row = read_manifest(tmp_path / "kit.manifest.tsv")[0]
+    assert read_midi(tmp_path / "kit" / row["file"]) == sorted(DRUMS, key=lambda n: (n.start, n.pitch, n.end))
+    assert read_midi(tmp_path / "kit" / row["file"], keep_drums=False) == []  # channel 10
+
+
+def test_track_selection_reads_tracks_and_its_keep_drums_alias():
+    assert [track_selection(s) for s in ({}, {"keep_drums": True}, {"keep_drums": False}, {"tracks": "drums"},
+                                         {"tracks": "pitched", "keep_drums": False})] == [
+        "all", "all", "pitched", "drums", "pitched"]
+    with pytest.raises(ValueError, match="g: tracks: drums and keep_drums: true disagree"):
+        track_selection({"tracks": "drums", "keep_drums": True}, "g")
 
 
 def test_missing_empty_and_useless_folders_fail_naming_the_folder(tmp_path):
@@ -184,6 +203,8 @@ def test_folder_without_midi_files_fails_the_import_job_naming_it(tmp_path):
     (lambda s: s.pop("path"), "'path' is a required property"),
     (lambda s: s.update(generator="metal"), "should not be valid"),
     (lambda s: s.update(keep_drums="yes"), "'yes' is not of type 'boolean'"),
+    (lambda s: s.update(tracks="bass"), "'bass' is not one of ['all', 'pitched', 'drums']"),
+    (lambda s: s.update(label="Rock"), "should not be valid"),
 ])
 def test_bad_midi_dir_source_fails_validation(tmp_path, mutate, message):
     cfg = copy.deepcopy(midi_dir_config(tmp_path))

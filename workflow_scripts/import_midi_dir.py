@@ -6,6 +6,6 @@ from midi_genres.sources.midi_dir import import_midi_dir
 log = log_to_file(snakemake.log[0])
 p = snakemake.params
 counts = import_midi_dir(folder=p.folder, out_dir=snakemake.output.midi, manifest_path=snakemake.output.manifest,
-                         keep_drums=p.keep_drums, max_pieces=p.max_pieces, min_notes=p.min_notes,
+                         tracks=p.tracks, max_pieces=p.max_pieces, min_notes=p.min_notes,
                          workers=snakemake.threads)
 log.info("%s: %s", p.folder, counts)

@@ -94,6 +94,8 @@ def describe_source(source: dict) -> str:
         return f"music21:{source['collection']}"
     if source["kind"] == "midi_dir":
         return f"midi_dir:{source['path']}"
+    if source["kind"] == "lakh":
+        return f"lakh:{source['label']}"
     return f"synthetic:{source['generator']}"
 
 

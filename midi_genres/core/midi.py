@@ -176,7 +176,8 @@ def _check_meta(kind: int, payload: bytes) -> None:
         raise _LeftToPrettyMidi
 
 
-def _pretty_midi_pairing(data: bytes, keep_drums: bool) -> tuple[list[int], list[int], list[int]]:
+def _pretty_midi_pairing(data: bytes, keep_drums: bool, drums_only: bool = False
+                         ) -> tuple[list[int], list[int], list[int]]:
     """(pitches, start ticks, end ticks) of the notes pretty_midi makes of a standard MIDI file's bytes.
 
     A direct reading of the track chunks (as mido reads them) with pretty_midi's pairing: per track, channel and
@@ -244,7 +245,7 @@ def _pretty_midi_pairing(data: bytes, keep_drums: bool) -> tuple[list[int], list
                 elif key in sounding:
                     opened = sounding[key]
                     closed = [start for start in opened if start != tick]
-                    if keep_drums or byte & 0x0F != 9:
+                    if _wanted(byte & 0x0F == 9, keep_drums, drums_only):
                         pitches.extend([pitch] * len(closed))
                         starts.extend(closed)
                         ends.extend([tick] * len(closed))
@@ -260,7 +261,13 @@ def _pretty_midi_pairing(data: bytes, keep_drums: bool) -> tuple[list[int], list
     return pitches, starts, ends
 
 
-def _notes_pretty_midi(path: Path, keep_drums: bool, max_notes: int) -> list[Note]:
+def _wanted(is_drum: bool, keep_drums: bool, drums_only: bool) -> bool:
+    """Whether a track (drum or not) is read: the drum tracks alone with ``drums_only``, else all but the drums
+    unless ``keep_drums``."""
+    return is_drum if drums_only else keep_drums or not is_drum
+
+
+def _notes_pretty_midi(path: Path, keep_drums: bool, max_notes: int, drums_only: bool = False) -> list[Note]:
     """The notes through pretty_midi: used where symusic's note pairing may differ (see ``read_midi``)."""
     import pretty_midi
 
@@ -268,13 +275,13 @@ def _notes_pretty_midi(path: Path, keep_drums: bool, max_notes: int) -> list[Not
         pm = pretty_midi.PrettyMIDI(str(path))
     except Exception as exc:  # mido/pretty_midi raise many types (OSError, EOFError, KeyError, ValueError...)
         raise MidiReadError(f"{path}: not a readable MIDI file ({type(exc).__name__}: {exc})") from exc
-    count = sum(len(inst.notes) for inst in pm.instruments if keep_drums or not inst.is_drum)
+    count = sum(len(inst.notes) for inst in pm.instruments if _wanted(inst.is_drum, keep_drums, drums_only))
     if count > max_notes:
         raise MidiReadError(f"{path}: {count} notes exceeds the limit of {max_notes} notes for one MIDI file")
     ticks_per_step = pm.resolution / STEPS_PER_QUARTER
     notes = []
     for inst in pm.instruments:
-        if inst.is_drum and not keep_drums:
+        if not _wanted(inst.is_drum, keep_drums, drums_only):
             continue
         for n in inst.notes:
             start = math.floor(pm.time_to_tick(n.start) / ticks_per_step + 0.5)
@@ -284,11 +291,12 @@ def _notes_pretty_midi(path: Path, keep_drums: bool, max_notes: int) -> list[Not
 
 
 def read_midi(path: str | os.PathLike, keep_drums: bool = True, max_bytes: int = MAX_MIDI_BYTES,
-              max_notes: int = MAX_MIDI_NOTES) -> list[Note]:
+              max_notes: int = MAX_MIDI_NOTES, drums_only: bool = False) -> list[Note]:
     """Read every note of every track of a MIDI file as a canonical note list.
 
     Times follow the file's tempo map in musical time (quarter notes), quantised to 16ths, so tempo
-    changes do not distort rhythm. Drum tracks are kept unless ``keep_drums`` is False.
+    changes do not distort rhythm. Drum tracks are kept unless ``keep_drums`` is False; ``drums_only`` reads
+    the drum tracks alone.
     Raises ``MidiReadError`` naming the file for anything that is not a readable, reasonably sized MIDI file.
     Parsed with symusic, giving pretty_midi's notes: files where the two pair note-ons and note-offs
     differently (a pitch struck again while sounding) are read by ``_pretty_midi_pairing``; SMPTE timing, zero
@@ -310,23 +318,24 @@ def read_midi(path: str | os.PathLike, keep_drums: bool = True, max_bytes: int =
         data = path.read_bytes()
         _check_chunks(data)
         if data[12] & 0x80:  # SMPTE time division
-            return _notes_pretty_midi(path, keep_drums, max_notes)
+            return _notes_pretty_midi(path, keep_drums, max_notes, drums_only)
         score = symusic.Score.from_midi(data, ttype="tick")
         if score.end() + 1 > MAX_TICK:
             raise ValueError(f"MIDI file has a largest tick of {score.end() + 1}, it is likely corrupt")
     except Exception as exc:  # symusic raises RuntimeError
         raise MidiReadError(f"{path}: not a readable MIDI file ({type(exc).__name__}: {exc})") from exc
     if any(t.mspq <= 0 for t in score.tempos):  # zero tempos: pretty_midi's tick times collapse
-        return _notes_pretty_midi(path, keep_drums, max_notes)
+        return _notes_pretty_midi(path, keep_drums, max_notes, drums_only)
     if _pairing_is_ambiguous(score):
         try:
-            pitch, time, end = (np.array(column, dtype=np.int64) for column in _pretty_midi_pairing(data, keep_drums))
+            columns = _pretty_midi_pairing(data, keep_drums, drums_only)
+            pitch, time, end = (np.array(column, dtype=np.int64) for column in columns)
         except (_LeftToPrettyMidi, IndexError):
-            return _notes_pretty_midi(path, keep_drums, max_notes)
+            return _notes_pretty_midi(path, keep_drums, max_notes, drums_only)
         except ValueError as exc:
             raise MidiReadError(f"{path}: not a readable MIDI file (ValueError: {exc})") from exc
     else:
-        arrays = [t.notes.numpy() for t in score.tracks if keep_drums or not t.is_drum]
+        arrays = [t.notes.numpy() for t in score.tracks if _wanted(t.is_drum, keep_drums, drums_only)]
         if not arrays:
             return []
         time = np.concatenate([a["time"] for a in arrays]).astype(np.int64)

@@ -2,7 +2,9 @@
 
 Each file becomes one piece (id: its path inside the folder, without the extension), read with
 ``notes.read_midi``: every track merged into one canonical note list in 16th-note steps, following the file's
-tempo map. Files that cannot be read, or have fewer than ``min_notes`` notes, are skipped with the reason.
+tempo map (``tracks``: all of them, the pitched ones or the drum tracks alone). Files that cannot be read, or have
+fewer than ``min_notes`` notes, are skipped with the reason. ``read_midi_files`` reads any list of files this way
+(the Lakh source's selection too).
 """
 
 from __future__ import annotations
@@ -45,37 +47,58 @@ def piece_id(path: Path, root: Path) -> str:
     return path.relative_to(root).with_suffix("").as_posix()
 
 
-def _read_piece(job: tuple[Path, Path, bool, int, bool]) -> Piece | EncodedPiece | Skipped:
+TRACKS = ("all", "pitched", "drums")
+"""Which tracks of a song a genre takes: every track, the pitched ones (no drum track), or the drum tracks alone."""
+
+FileJob = tuple[Path, str, str]  # (path, piece id, source: the path as the manifest names it)
+
+
+def track_selection(source: dict, where: str = "source") -> str:
+    """The ``tracks`` of a ``midi_dir`` or ``lakh`` source: ``tracks`` itself, else the older ``keep_drums``
+    (true is ``all``, false is ``pitched``), else ``all``. Raises ``ValueError`` naming ``where`` when the two
+    disagree."""
+    tracks = source.get("tracks")
+    if "keep_drums" in source:
+        alias = "all" if source["keep_drums"] else "pitched"
+        if tracks is not None and tracks != alias:
+            raise ValueError(f"{where}: tracks: {tracks} and keep_drums: {str(source['keep_drums']).lower()} "
+                             f"disagree (keep_drums is an alias: true is tracks: all, false is tracks: pitched)")
+        tracks = alias
+    tracks = tracks or "all"
+    if tracks not in TRACKS:
+        raise ValueError(f"{where}: tracks must be one of {', '.join(TRACKS)}, got {tracks!r}")
+    return tracks
+
+
+def _read_piece(job: tuple[Path, str, str, str, int, bool]) -> Piece | EncodedPiece | Skipped:
     """One file -> its piece (encoded for writing when ``encode``) or why it is skipped; runs in the workers."""
-    path, root, keep_drums, min_notes, encode = job
-    pid, source = piece_id(path, root), path.relative_to(root).as_posix()
+    path, pid, source, tracks, min_notes, encode = job
     try:
-        notes = read_midi(path, keep_drums=keep_drums)
+        notes = read_midi(path, keep_drums=tracks != "pitched", drums_only=tracks == "drums")
     except MidiReadError as exc:
         return Skipped(pid, source, str(exc).replace(str(path), source))
     if len(notes) < min_notes:
-        return Skipped(pid, source, f"{len(notes)} notes, fewer than min_notes={min_notes}")
+        which = {"all": "", "pitched": " in its pitched tracks", "drums": " in its drum tracks"}[tracks]
+        return Skipped(pid, source, f"{len(notes)} notes{which}, fewer than min_notes={min_notes}")
     if encode:
-        return EncodedPiece(pid, source, notes_array(notes), midi_bytes(notes, CORPUS_TEMPO_BPM, canonical=True))
+        return EncodedPiece(pid, source, notes_array(notes),
+                            midi_bytes(notes, CORPUS_TEMPO_BPM, tracks == "drums", canonical=True))
     return Piece(pid, source, notes)
 
 
-def read_midi_dir(folder: str | os.PathLike, keep_drums: bool = True, max_pieces: int | None = None,
-                  min_notes: int = DEFAULT_MIN_NOTES, workers: int = 1,
-                  encode: bool = False) -> Iterator[Piece | EncodedPiece | Skipped]:
-    """The pieces of a MIDI folder (``Skipped`` for unreadable or too short files), up to ``max_pieces`` pieces.
+def read_midi_files(files: list[FileJob], tracks: str = "all", max_pieces: int | None = None,
+                    min_notes: int = DEFAULT_MIN_NOTES, workers: int = 1,
+                    encode: bool = False) -> Iterator[Piece | EncodedPiece | Skipped]:
+    """The pieces of MIDI files in the given order (``Skipped`` for unreadable or too short files), up to
+    ``max_pieces`` pieces; ``tracks`` is one of ``TRACKS`` (``drums`` pieces are encoded as a drum kit).
 
-    Files are read by ``workers`` processes, results coming back in sorted path order, a batch at a time so
+    Files are read by ``workers`` processes, results coming back in the given order, a batch at a time so
     that few pieces wait in memory. ``encode`` gives ``EncodedPiece``s (notes array and the MIDI file bytes at
     the corpus tempo), moving that work to the workers too.
-    Raises ``ValueError`` naming the folder when it holds no MIDI file at all.
     """
-    root = Path(folder).expanduser()
-    files = find_midi_files(root)
-    if not files:
-        raise ValueError(f"MIDI folder {str(folder)!r} holds no .mid or .midi file (searched recursively)")
-    log.info("%s: %d MIDI files, %d worker(s)", folder, len(files), workers)
-    jobs = [(path, root, keep_drums, min_notes, encode) for path in files]
+    if tracks not in TRACKS:
+        raise ValueError(f"tracks must be one of {', '.join(TRACKS)}, got {tracks!r}")
+    jobs = [(path, pid, source, tracks, min_notes, encode) for path, pid, source in files]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None  # no re-import of __main__
     pool = multiprocessing.get_context(method).Pool(workers) if workers > 1 and len(files) > 1 else None
     batch = 64 * workers
@@ -96,16 +119,32 @@ def read_midi_dir(folder: str | os.PathLike, keep_drums: bool = True, max_pieces
             pool.join()
 
 
+def read_midi_dir(folder: str | os.PathLike, tracks: str = "all", max_pieces: int | None = None,
+                  min_notes: int = DEFAULT_MIN_NOTES, workers: int = 1,
+                  encode: bool = False) -> Iterator[Piece | EncodedPiece | Skipped]:
+    """The pieces of a MIDI folder in sorted path order, read by ``read_midi_files``.
+
+    Raises ``ValueError`` naming the folder when it holds no MIDI file at all.
+    """
+    root = Path(folder).expanduser()
+    files = find_midi_files(root)
+    if not files:
+        raise ValueError(f"MIDI folder {str(folder)!r} holds no .mid or .midi file (searched recursively)")
+    log.info("%s: %d MIDI files, %d worker(s)", folder, len(files), workers)
+    jobs = [(path, piece_id(path, root), path.relative_to(root).as_posix()) for path in files]
+    return read_midi_files(jobs, tracks, max_pieces, min_notes, workers, encode)
+
+
 def import_midi_dir(*, folder: str | os.PathLike, out_dir: str | os.PathLike, manifest_path: str | os.PathLike,
-                    keep_drums: bool = True, max_pieces: int | None = None,
+                    tracks: str = "all", max_pieces: int | None = None,
                     min_notes: int = DEFAULT_MIN_NOTES, workers: int = 1) -> dict[str, int]:
     """The import_midi_dir rule: a folder of MIDI files -> ``data/midi/{genre}/`` + manifest + notes cache; return
-    counts. ``workers`` processes read the files.
+    counts. ``workers`` processes read the files; ``tracks`` as in ``read_midi_files``.
 
     Raises ``ValueError`` naming the folder when it has no MIDI file or no usable one.
     """
     try:
-        items = read_midi_dir(folder, keep_drums, max_pieces, min_notes, workers=workers, encode=True)
+        items = read_midi_dir(folder, tracks, max_pieces, min_notes, workers=workers, encode=True)
         return write_midi_folder(items, out_dir, manifest_path, tempo_bpm=CORPUS_TEMPO_BPM)
     except ValueError as exc:
         if str(exc).startswith("no usable piece"):

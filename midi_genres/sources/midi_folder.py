@@ -85,14 +85,19 @@ def _write_npy(zf: zipfile.ZipFile, name: str, array_or_raw, shape=None, dtype=N
 
 def write_midi_folder(items: Iterable[Piece | EncodedPiece | Skipped], out_dir: str | os.PathLike,
                       manifest_path: str | os.PathLike, tempo_bpm: float = CORPUS_TEMPO_BPM,
-                      drums: bool = False) -> dict[str, int]:
+                      drums: bool = False, extra: dict[str, dict] | None = None) -> dict[str, int]:
     """Write each piece as ``out_dir/<id>.mid``, every item as a manifest row and the notes cache; return counts.
 
+    ``extra``: more manifest columns, by piece id (every entry with the same keys; empty where an item has none),
+    e.g. a Lakh song's track id and match score.
     The notes cache (``notes_cache_path``) holds every written piece's canonical notes in manifest order, so
     tokenizing need not parse the files again. Folder, cache and manifest each appear atomically. Pieces without
     notes are recorded as skipped. Raises ``ValueError`` if no piece was written.
     """
     rows = []
+    extra = extra or {}
+    extra_columns = list(next(iter(extra.values()), {}))
+    blank = dict.fromkeys(extra_columns, "")
     used_stems: set[str] = set()
     counts = {"pieces": 0, "skipped": 0, "notes": 0}
     files, offsets, stamps = [], [0], []
@@ -107,7 +112,8 @@ def write_midi_folder(items: Iterable[Piece | EncodedPiece | Skipped], out_dir: 
             if isinstance(item, Skipped):
                 log.warning("skipped %s (%s): %s", item.piece_id, item.source, item.reason)
                 rows.append({"piece_id": item.piece_id, "source": item.source, "status": "skipped",
-                             "file": "", "notes": 0, "steps": 0, "reason": item.reason})
+                             "file": "", "notes": 0, "steps": 0, "reason": item.reason,
+                             **extra.get(item.piece_id, blank)})
                 counts["skipped"] += 1
                 continue
             stem = safe_file_stem(item.piece_id)
@@ -123,7 +129,8 @@ def write_midi_folder(items: Iterable[Piece | EncodedPiece | Skipped], out_dir: 
             files.append(f"{unique}.mid")
             offsets.append(offsets[-1] + len(item.notes))
             rows.append({"piece_id": item.piece_id, "source": item.source, "status": "ok", "file": f"{unique}.mid",
-                         "notes": len(item.notes), "steps": int(item.notes[:, 2].max()), "reason": ""})
+                         "notes": len(item.notes), "steps": int(item.notes[:, 2].max()), "reason": "",
+                         **extra.get(item.piece_id, blank)})
             counts["pieces"] += 1
             counts["notes"] += len(item.notes)
         if counts["pieces"] == 0:
@@ -133,7 +140,7 @@ def write_midi_folder(items: Iterable[Piece | EncodedPiece | Skipped], out_dir: 
             _write_npy(zf, "offsets.npy", np.array(offsets, dtype=np.int64))
             _write_npy(zf, "files.npy", np.array(files, dtype=str))
             _write_npy(zf, "stamps.npy", np.array(stamps, dtype=np.int64).reshape(-1, 2))
-        write_table(rows, MANIFEST_COLUMNS, manifest_path)
+        write_table(rows, MANIFEST_COLUMNS + extra_columns, manifest_path)
     return counts
 
 
@@ -168,5 +175,5 @@ def read_notes_cache(manifest_path: str | os.PathLike, midi_dir: str | os.PathLi
 
 
 def read_manifest(manifest_path: str | os.PathLike) -> list[dict[str, str]]:
-    """Rows of a manifest written by ``write_midi_folder`` (``MANIFEST_COLUMNS``, as strings)."""
+    """Rows of a manifest written by ``write_midi_folder`` (``MANIFEST_COLUMNS`` and any extra ones, as strings)."""
     return read_table(manifest_path)

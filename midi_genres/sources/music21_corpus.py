@@ -31,7 +31,21 @@ from midi_genres.sources.midi_folder import Piece, Skipped
 
 log = logging.getLogger(__name__)
 
-COLLECTIONS = ("bach", "palestrina", "trecento", "ryansMammoth", "monteverdi", "beethoven", "essenFolksong")
+COLLECTIONS = ("bach", "palestrina", "trecento", "ryansMammoth", "monteverdi", "beethoven", "essenFolksong",
+               "oneills1850", "airdsAirs", "essenChinese")
+# Collections that are some files of another: name -> (that collection, the files' names without extension). A run
+# with both takes those files for the part alone (``shared_files``).
+PARTS_OF = {"essenChinese": ("essenFolksong", ("han1", "han2"))}
+# What music21's corpus says of each collection beyond the default genres' (its corpus/license.txt covers all).
+LICENSE_NOTES = {
+    "oneills1850": "O'Neill's Music of Ireland (1903): 1,850 tunes, public domain; ABC transcriptions by several "
+                   "volunteers (named in each tune's Z: field), distributed with music21.",
+    "airdsAirs": "James Aird, A Selection of Scotch, English, Irish and Foreign Airs (1778-1803), public domain; ABC "
+                 "transcriptions by Jack Campin (2009), distributed with music21.",
+    "essenChinese": "The Essen Folksong Collection's Chinese songs (han1, han2): permission for non-commercial "
+                    "distribution and use in music21 (music21's corpus/essenFolksong/license.txt); ABC encodings "
+                    "by Seymour Schlien.",
+}
 
 # Which copy of a work to keep when it exists in several formats (lower is better).
 FORMAT_PREFERENCE = {".mxl": 0, ".musicxml": 1, ".xml": 1, ".krn": 2, ".abc": 3}
@@ -65,23 +79,39 @@ def _work_key(rel: str) -> str:
     return str(PurePosixPath(rel).with_suffix(""))
 
 
-def list_corpus_files(collection: str) -> tuple[list[Path], list[Skipped]]:
+def shared_files(collection: str, run_collections: list[str]) -> list[str]:
+    """The files of ``collection`` that another collection of the run holds as a part of its own (``PARTS_OF``),
+    as paths inside the corpus: ``essenFolksong``'s ``han1.abc`` and ``han2.abc`` when ``essenChinese`` runs too."""
+    return sorted(f"{collection}/{name}.abc" for part, (whole, names) in PARTS_OF.items()
+                  if whole == collection and part in run_collections for name in names)
+
+
+def list_corpus_files(collection: str, left_out: tuple[str, ...] | list[str] = ()
+                      ) -> tuple[list[Path], list[Skipped]]:
     """The score files of a music21 collection, sorted by path, one per work, and the files left out.
 
     A work stored in several formats is kept once (``.mxl`` > ``.musicxml``/``.xml`` > ``.krn`` > ``.abc``);
-    the other copies are returned as ``Skipped`` ("duplicate of ..."), as are ``.rntxt`` analyses.
-    Raises ``ValueError`` for a name not in ``COLLECTIONS``.
+    the other copies are returned as ``Skipped`` ("duplicate of ..."), as are ``.rntxt`` analyses and the files
+    named in ``left_out`` (paths inside the corpus, from ``shared_files``). A part of another collection
+    (``PARTS_OF``) is those files of it. Raises ``ValueError`` for a name not in ``COLLECTIONS``.
     """
     _check_collection(collection)
     from music21 import corpus
 
+    whole, names = PARTS_OF.get(collection, (collection, None))
     root = _corpus_root()
     by_work: dict[str, list[tuple[str, Path]]] = {}
     skipped: list[Skipped] = []
-    for path in corpus.getComposer(collection):
+    for path in corpus.getComposer(whole):
         path = Path(path)
         rel = _relative(path, root)
         suffix = path.suffix.lower()
+        if names is not None and path.stem not in names:
+            continue
+        if rel in left_out:
+            skipped.append(Skipped(_work_key(rel), rel, "taken by its own genre in this run (a part of the "
+                                   "collection run as a genre of its own)"))
+            continue
         if suffix in NOT_SCORES:
             skipped.append(Skipped(rel, rel, NOT_SCORES[suffix]))
             continue
@@ -404,17 +434,19 @@ def _default_start_method() -> str:
 
 
 def extract_collection(collection: str, max_pieces: int | None = None, workers: int = 1, *,
-                       start_method: str | None = None) -> Iterator[Piece | Skipped]:
+                       start_method: str | None = None, left_out: tuple[str, ...] | list[str] = ()
+                       ) -> Iterator[Piece | Skipped]:
     """Yield the pieces of a music21 collection (and what was skipped, with reasons) in a fixed order.
 
     Files are taken in path order (see ``list_corpus_files``; left-out files come as ``Skipped`` in
     their place), each parsed exactly once; iteration stops as soon as ``max_pieces`` pieces have been
     yielded. With ``workers > 1`` files are parsed in a process pool (``start_method``: default fork
     where available, else spawn; uncapped runs parse the biggest files first) and the output is identical.
+    ``left_out``: files (paths inside the corpus) given as ``Skipped`` instead (see ``shared_files``).
     """
     if max_pieces is not None and max_pieces <= 0:
         return
-    files, skipped = list_corpus_files(collection)
+    files, skipped = list_corpus_files(collection, left_out)
     root = _corpus_root()
     plan: list[tuple[str, Path | Skipped]] = [(_relative(p, root), p) for p in files]
     plan += [(s.source, s) for s in skipped]
