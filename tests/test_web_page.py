@@ -199,3 +199,112 @@ def test_tokenizers_encode_and_decode_as_the_package(browser, site, genre):
     assert encoded == tok.encode(notes).tolist()
     notes_py, report_py = tok.decode_with_report(junk)
     assert [Note(**n) for n in decoded] == notes_py and report == report_py.__dict__
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The flow a visitor goes through, with screenshots
+
+
+def drop(page, path):
+    page.set_input_files("#midi-file", str(path))
+
+
+def wait_done(page, timeout=60_000):
+    """The status line once the work is over: done or an error."""
+    page.wait_for_selector("#play-status.done, #play-status.error", timeout=timeout)
+    return page.inner_text("#play-status")
+
+
+def test_scores_in_the_page_equal_midi_genres_score(browser, site, tmp_path):
+    """A held-out piece and a sample scored under every model: the CLI's bits per note and parts, its ranking."""
+    sample = tmp_path / "sample.mid"
+    api.load_model("rap", site / "results").generate(seconds=6, seed=2).write_midi(sample)
+    for path in (site / "pop.held_out.mid", sample):
+        expected = api.score(path, site / "results")
+        page = open_page(browser, site)
+        drop(page, path)
+        wait_done(page)
+        page.click("#rank-button")
+        assert "sounds most like" in wait_done(page)
+        rows = json.loads(page.inner_text("#scores"))
+        assert [r["genre"] for r in rows] == [r["genre"] for r in expected]
+        for got, want in zip(rows, expected):
+            for column in ("bits_per_note", "pitch_bits_per_note", "timing_bits_per_note", "duration_bits_per_note",
+                           "structure_bits_per_note", "bits_per_token"):
+                assert abs(got[column] - want[column]) <= 0.01, (path.name, got["genre"], column)
+            assert got["notes"] == want["notes"] and got["tokens"] == want["tokens"]
+        assert page.locator("#rank-table tbody tr").count() == len(GENRES) and page.errors == []
+
+
+def test_drop_continue_score_and_download_a_file(browser, site, tmp_path):
+    """A visitor's way through the page, looked at in screenshots: generate a drum and a pitched genre, drop a file,
+    continue its first bars (the prompt's notes kept exactly, as `midi-genres generate --prompt`), rank the genres,
+    download the MIDI file and read it back with the package."""
+    shots = tmp_path / "screenshots"
+    page = open_page(browser, site)
+    page.screenshot(path=str(shots / "0-loaded.png"), full_page=False)
+    for genre in ("rap", "pop"):
+        page.select_option("#g-genre", genre)
+        page.fill("#g-seconds", "4")
+        page.click("#generate-button")
+        assert "generated" in wait_done(page)
+        assert page_notes(page)
+        page.locator("#play").screenshot(path=str(shots / f"1-generated-{genre}.png"))
+    piece = site / "pop.held_out.mid"
+    drop(page, piece)
+    assert "read" in wait_done(page)
+    page.select_option("#c-genre", "rap")
+    page.fill("#c-bars", "2")
+    page.fill("#c-seconds", "3")
+    page.click("#continue-button")
+    assert "continued" in wait_done(page)
+    notes = page_notes(page)
+    expected = api.load_model("rap", site / "results").generate(prompt=piece, prompt_bars=2, seconds=3)
+    assert expected.prompt_notes and set(expected.prompt_notes) <= set(notes)  # the prompt's notes, kept exactly
+    assert all(n.start >= expected.prompt_end for n in set(notes) - set(expected.prompt_notes))
+    page.locator("#play").screenshot(path=str(shots / "2-continued.png"))
+    with page.expect_download() as download:
+        page.click("#download-link")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "pop.held_out-rap-seed0.mid" and read_midi(saved) == notes
+    page.click("#rank-button")
+    assert "sounds most like" in wait_done(page)
+    page.locator("#play").screenshot(path=str(shots / "3-ranked.png"))
+    assert page.errors == []
+    for shot in shots.iterdir():
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not a midi file at all", "not a MIDI file"),
+    (b"", "the file is empty"),
+    (midi_bytes([], 120), "no notes in it"),
+])
+def test_clear_messages_for_files_the_page_cannot_use(browser, site, tmp_path, content, message):
+    path = tmp_path / "bad.mid"
+    path.write_bytes(content)
+    page = open_page(browser, site)
+    drop(page, path)
+    assert wait_done(page).startswith(f"bad.mid: {message}")
+    assert page.locator("#play-status.error").count() == 1 and page.errors == []
+
+
+def test_a_prompt_without_notes_in_its_first_bars_says_so(browser, site, tmp_path):
+    path = tmp_path / "late.mid"
+    write_midi(path, [Note(60, 80, 84), Note(64, 84, 88)], 120)
+    page = open_page(browser, site)
+    drop(page, path)
+    wait_done(page)
+    page.fill("#c-bars", "3")
+    page.click("#continue-button")
+    assert wait_done(page) == ("late.mid: no notes in its first 3 bar(s) to continue (its first note is in bar 6): "
+                               "take more bars")
+
+
+def test_bad_settings_and_an_unknown_genre_in_the_url_are_named(browser, site):
+    page = open_page(browser, site, "#generate=polka")
+    assert "unknown genre \"polka\"" in wait_done(page) and "pop, rap, rock" in page.inner_text("#play-status")
+    page.fill("#g-temperature", "0")
+    page.click("#generate-button")
+    assert wait_done(page) == 'temperature must be a number above 0, got "0"'
