@@ -104,7 +104,7 @@ def build_replica(root: str | Path) -> Replica:
         tid = ids[name]
         folder = lmd / tid[2] / tid[3] / tid[4] / tid
         folder.mkdir(parents=True, exist_ok=True)
-        for key, score in files:
+        for key, _ in files:
             (folder / f"{md5s[key]}.mid").write_bytes(contents[key])
         scores[tid] = {md5s[key]: score for key, score in files}
     (root / "match_scores.json").write_text(json.dumps(scores))
