@@ -186,3 +186,82 @@ def test_workflow_imports_a_lakh_drum_genre_and_plays_it_as_drums(replica, tmp_p
     rows = read_manifest(tmp_path / "data/midi/lakh_rap.manifest.tsv")
     assert [r["status"] for r in rows] == ["ok"] * 3 and {r["label"] for r in rows} == {"Rap"}
     assert read_midi(tmp_path / "results/samples/lakh_rap.mid", keep_drums=False) == []
+
+
+def preset_config(replica):
+    """config.yaml with configs/lakh.yaml on top (as --configfile merges it), its lakh genres read from the replica."""
+    import yaml
+    from workflow_helpers import REPO
+
+    cfg = tiny_config()
+    preset = yaml.safe_load((REPO / "configs/lakh.yaml").read_text())
+    cfg["sources"].update(preset.pop("sources"))
+    cfg.update(preset)
+    for genre in cfg["genres"]:
+        if cfg["sources"][genre]["kind"] == "lakh":
+            cfg["sources"][genre].update(lmd=str(replica.lmd), labels=str(replica.labels))
+    return cfg
+
+
+def test_the_lakh_preset_swaps_the_four_synthetic_popular_genres_and_runs_into_its_own_results(replica, tmp_path):
+    from workflow_helpers import planned_jobs
+
+    cfg = preset_config(replica)
+    assert [g for g in cfg["genres"] if cfg["sources"][g]["kind"] == "synthetic"] == ["atonal"]
+    lakh = {g: cfg["sources"][g] for g in cfg["genres"] if cfg["sources"][g]["kind"] == "lakh"}
+    assert {g: (s["label"], s["tracks"]) for g, s in lakh.items()} == {
+        "lakh_metal": ("Metal", "pitched"), "lakh_rock": ("Rock", "pitched"), "lakh_pop": ("Pop", "pitched"),
+        "lakh_rap": ("Rap", "drums")}
+    cfg["genres"] = ["bach", *lakh]
+    jobs = planned_jobs(tmp_path, config=cfg)
+    assert jobs["import_lakh"] == set(lakh) and jobs["extract_corpus"] == {"bach"}
+    assert "results-lakh/summary.tsv" in snakemake(tmp_path, "-n", config=cfg).stdout
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# music21's other real collections
+
+
+def test_music21_collections_off_by_default_are_ready_in_the_sources():
+    import yaml
+    from workflow_helpers import REPO
+
+    from midi_genres.sources.music21_corpus import LICENSE_NOTES
+
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    extra = {"oneills1850", "airdsAirs", "essenChinese"}
+    assert extra <= set(cfg["sources"]) and not extra & set(cfg["genres"])
+    assert {cfg["sources"][g]["collection"] for g in extra} == extra == set(LICENSE_NOTES)
+
+
+def test_essen_leaves_its_chinese_songs_out_only_when_they_run_as_their_own_genre():
+    from midi_genres.sources.music21_corpus import list_corpus_files, shared_files
+
+    chinese, _ = list_corpus_files("essenChinese")
+    assert [p.name for p in chinese] == ["han1.abc", "han2.abc"]
+    assert shared_files("essenFolksong", ["bach", "essenFolksong"]) == []
+    left_out = shared_files("essenFolksong", ["essenFolksong", "essenChinese"])
+    assert left_out == ["essenFolksong/han1.abc", "essenFolksong/han2.abc"]
+    whole, _ = list_corpus_files("essenFolksong")
+    without, skipped = list_corpus_files("essenFolksong", left_out)
+    assert [p for p in whole if p not in chinese] == without
+    assert [s.source for s in skipped if "its own genre" in s.reason] == left_out
+
+
+@pytest.mark.parametrize("collection, first", [("oneills1850", "oneills1850/0001-0050#1"),
+                                               ("airdsAirs", "airdsAirs/book1#0001"),
+                                               ("essenChinese", "essenFolksong/han1#1")])
+def test_the_new_collections_give_pieces(collection, first):
+    from midi_genres.sources.midi_folder import Piece
+    from midi_genres.sources.music21_corpus import extract_collection
+
+    pieces = [p for p in extract_collection(collection, max_pieces=2) if isinstance(p, Piece)]
+    assert pieces[0].piece_id == first and len(pieces) == 2 and all(len(p.notes) > 16 for p in pieces)
+
+
+def test_a_run_with_the_music21_genres_added_needs_no_other_change(tmp_path):
+    from workflow_helpers import planned_jobs
+
+    cfg = tiny_config()
+    cfg["genres"] = ["essenFolksong", "oneills1850", "airdsAirs", "essenChinese"]
+    assert planned_jobs(tmp_path, config=cfg)["extract_corpus"] == set(cfg["genres"])
