@@ -129,6 +129,19 @@ def test_next_token_logprobs_equal_pytorch_in_fp32_within_1e_4(browser, site, ge
     assert page.errors == []
 
 
+def test_without_webassembly_simd_the_plain_javascript_path_gives_the_same_logits(browser, site):
+    """Browsers without WebAssembly SIMD run the same layers in plain JavaScript."""
+    page = open_page(browser, site)
+    page.evaluate(LOAD_WEIGHTS, "rock")
+    fast, plain, kernels = page.evaluate("""() => {
+        const ids = Array.from({length: 48}, (_, i) => 3 + (i * 37) % 170), fast = MG.model('rock');
+        MG.noWasm = true;
+        const plain = new MG.Transformer(MG.registered['rock']);
+        return [Array.from(fast.forward(ids, fast.newCache(), 48)), Array.from(plain.forward(ids, plain.newCache(), 48)),
+                [fast.kernels !== null, plain.kernels === null]]; }""")
+    assert kernels == [True, True] and np.abs(np.array(fast) - np.array(plain)).max() < 1e-4
+
+
 def page_notes(page):
     page.wait_for_selector("#generated-notes", state="attached", timeout=60_000)
     return [Note(n["pitch"], n["start"], n["end"]) for n in json.loads(page.inner_text("#generated-notes"))]

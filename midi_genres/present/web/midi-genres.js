@@ -423,39 +423,159 @@
   }
   MG.erf = erf;
 
-  /** y[t] = W x[t] + b for `rows` rows: W is (out, in) row-major (nn.Linear's weight); 4 rows by 4 outputs at a
-   * time, so each load serves four products. */
-  function linear(x, rows, W, b, nIn, nOut, y) {
-    const whole = rows - rows % 4, outs = nOut - nOut % 4;
-    for (let t = 0; t < whole; t += 4) {
-      const x0 = t * nIn, x1 = x0 + nIn, x2 = x1 + nIn, x3 = x2 + nIn;
-      for (let o = 0; o < outs; o += 4) {
-        const w0 = o * nIn, w1 = w0 + nIn, w2 = w1 + nIn, w3 = w2 + nIn;
-        let a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
-        let a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
-        for (let i = 0; i < nIn; i++) {
-          const v0 = x[x0 + i], v1 = x[x1 + i], v2 = x[x2 + i], v3 = x[x3 + i];
-          const u0 = W[w0 + i], u1 = W[w1 + i], u2 = W[w2 + i], u3 = W[w3 + i];
-          a00 += v0 * u0; a01 += v0 * u1; a02 += v0 * u2; a03 += v0 * u3;
-          a10 += v1 * u0; a11 += v1 * u1; a12 += v1 * u2; a13 += v1 * u3;
-          a20 += v2 * u0; a21 += v2 * u1; a22 += v2 * u2; a23 += v2 * u3;
-          a30 += v3 * u0; a31 += v3 * u1; a32 += v3 * u2; a33 += v3 * u3;
-        }
-        const y0 = t * nOut + o, y1 = y0 + nOut, y2 = y1 + nOut, y3 = y2 + nOut;
-        const b0 = b[o], b1 = b[o + 1], b2 = b[o + 2], b3 = b[o + 3];
-        y[y0] = a00 + b0; y[y0 + 1] = a01 + b1; y[y0 + 2] = a02 + b2; y[y0 + 3] = a03 + b3;
-        y[y1] = a10 + b0; y[y1 + 1] = a11 + b1; y[y1 + 2] = a12 + b2; y[y1 + 3] = a13 + b3;
-        y[y2] = a20 + b0; y[y2 + 1] = a21 + b1; y[y2 + 2] = a22 + b2; y[y2 + 3] = a23 + b3;
-        y[y3] = a30 + b0; y[y3 + 1] = a31 + b1; y[y3 + 2] = a32 + b2; y[y3 + 3] = a33 + b3;
+  /* Linear layers: y[t] = x[t] W^T + b with W stored transposed, (in, out) row-major, and out padded to a multiple
+   * of 8 (zero columns), so that WebAssembly SIMD computes 8 outputs of 4 rows at a time (f32x4, float32 sums as
+   * PyTorch's fp32). Where the browser has no WebAssembly SIMD, the same layout in plain JavaScript. */
+
+  const PAD_OUT = 8;
+
+  function leb(n) { // unsigned LEB128
+    const out = [];
+    do { let byte = n & 0x7f; n >>>= 7; if (n) byte |= 0x80; out.push(byte); } while (n);
+    return out;
+  }
+
+  function sleb(n) { // signed LEB128
+    const out = [];
+    for (;;) {
+      const byte = n & 0x7f;
+      n >>= 7;
+      if ((n === 0 && !(byte & 0x40)) || (n === -1 && (byte & 0x40))) { out.push(byte); return out; }
+      out.push(byte | 0x80);
+    }
+  }
+
+  // the few WebAssembly instructions the kernels use (byte addresses; v128 = four float32)
+  const get = i => [0x20, ...leb(i)], set = i => [0x21, ...leb(i)], tee = i => [0x22, ...leb(i)];
+  const i32 = n => [0x41, ...sleb(n)], add = [0x6a], mul = [0x6c], geU = [0x4f], ltU = [0x49];
+  const simd = (code, offset = null) => [0xfd, ...leb(code), ...(offset === null ? [] : [4, ...leb(offset)])];
+  const load = o => simd(0x00, o), store = o => simd(0x0b, o), splat = o => [0xfd, 0x09, 2, ...leb(o)];
+  const fadd = simd(0xe4), fmul = simd(0xe6), zero = [0xfd, 0x0c, ...new Array(16).fill(0)];
+  const LOOP = [0x03, 0x40], BLOCK = [0x02, 0x40], END = [0x0b], br = depth => [0x0c, depth];
+  const brIf = depth => [0x0d, depth];
+
+  /** A function body: `i32s` i32 locals after the parameters, then `v128s` v128 locals, then the code. */
+  function body(i32s, v128s, code) {
+    const locals = [2, ...leb(i32s), 0x7f, ...leb(v128s), 0x7b];
+    return [...leb(locals.length + code.length + 1), ...locals, ...code, ...END];
+  }
+
+  /** Linear kernel for `R` rows at a time and `nIn` inputs: (x, rows, wt, b, nOut, y), rows a multiple of R, nOut
+   * of 8. */
+  function linearKernel(R, nIn) {
+    const [X, ROWS, WT, B, NOUT, Y, T, O, XP, WP, YP, XEND] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+    const ACC = 12, W0 = ACC + 2 * R, W1 = W0 + 1, S = W1 + 1;
+    const code = [
+      ...i32(0), ...set(T),
+      0x02, 0x40, 0x03, 0x40,
+      ...get(T), ...get(ROWS), ...geU, 0x0d, 1,
+      ...i32(0), ...set(O),
+      0x02, 0x40, 0x03, 0x40,
+      ...get(O), ...get(NOUT), ...geU, 0x0d, 1];
+    for (let r = 0; r < R; r++) {
+      for (let c = 0; c < 2; c++) code.push(...get(B), ...get(O), ...i32(4), ...mul, ...add, ...load(16 * c), ...set(ACC + 2 * r + c));
+    }
+    code.push(...get(X), ...get(T), ...i32(nIn * 4), ...mul, ...add, ...tee(XP), ...i32(nIn * 4), ...add, ...set(XEND),
+      ...get(WT), ...get(O), ...i32(4), ...mul, ...add, ...set(WP),
+      0x03, 0x40,
+      ...get(WP), ...load(0), ...set(W0), ...get(WP), ...load(16), ...set(W1));
+    for (let r = 0; r < R; r++) {
+      const a0 = ACC + 2 * r, a1 = a0 + 1;
+      code.push(...get(XP), ...splat(r * nIn * 4), ...tee(S), ...get(W0), ...fmul, ...get(a0), ...fadd, ...set(a0),
+        ...get(S), ...get(W1), ...fmul, ...get(a1), ...fadd, ...set(a1));
+    }
+    code.push(...get(WP), ...get(NOUT), ...i32(4), ...mul, ...add, ...set(WP),
+      ...get(XP), ...i32(4), ...add, ...tee(XP), ...get(XEND), ...ltU, 0x0d, 0, 0x0b,
+      ...get(Y), ...get(T), ...get(NOUT), ...mul, ...get(O), ...add, ...i32(4), ...mul, ...add, ...set(YP));
+    for (let r = 0; r < R; r++) {
+      const a0 = ACC + 2 * r;
+      code.push(...get(YP), ...get(a0), ...store(0), ...get(YP), ...get(a0 + 1), ...store(16),
+        ...get(YP), ...get(NOUT), ...i32(4), ...mul, ...add, ...set(YP));
+    }
+    code.push(...get(O), ...i32(8), ...add, ...set(O), 0x0c, 0, 0x0b, 0x0b,
+      ...get(T), ...i32(R), ...add, ...set(T), 0x0c, 0, 0x0b, 0x0b);
+    return body(6, 2 * R + 3, code); // the accumulators, w0, w1 and s
+  }
+
+  /** Attention scores kernel: (q, kt, keys, out), out[j] = q . K[j] for j < keys rounded up to 16, q the `hd`
+   * values of one head, kt its keys transposed (hd rows of `L` positions). */
+  function scoresKernel(hd, L) {
+    const [Q, KT, KEYS, OUT, J, QP, KP, QEND] = [0, 1, 2, 3, 4, 5, 6, 7], A = 8, S = 12;
+    const code = [...i32(0), ...set(J), ...BLOCK, ...LOOP, ...get(J), ...get(KEYS), ...geU, ...brIf(1)];
+    for (let c = 0; c < 4; c++) code.push(...zero, ...set(A + c));
+    code.push(...get(Q), ...tee(QP), ...i32(hd * 4), ...add, ...set(QEND),
+      ...get(KT), ...get(J), ...i32(4), ...mul, ...add, ...set(KP), ...LOOP,
+      ...get(QP), ...splat(0), ...set(S));
+    for (let c = 0; c < 4; c++) code.push(...get(S), ...get(KP), ...load(16 * c), ...fmul, ...get(A + c), ...fadd, ...set(A + c));
+    code.push(...get(KP), ...i32(L * 4), ...add, ...set(KP),
+      ...get(QP), ...i32(4), ...add, ...tee(QP), ...get(QEND), ...ltU, ...brIf(0), ...END,
+      ...get(OUT), ...get(J), ...i32(4), ...mul, ...add, ...set(KP));
+    for (let c = 0; c < 4; c++) code.push(...get(KP), ...get(A + c), ...store(16 * c));
+    code.push(...get(J), ...i32(16), ...add, ...set(J), ...br(0), ...END, ...END);
+    return body(4, 5, code);
+  }
+
+  /** Attention values kernel: (p, v, keys, out), out = sum over j < keys of p[j] V[j], V rows `d` floats apart. */
+  function valuesKernel(hd, d) {
+    const [P, VP, KEYS, OUT, PEND] = [0, 1, 2, 3, 4], A = 5, n = hd / 4, S = A + n;
+    const code = [];
+    for (let c = 0; c < n; c++) code.push(...zero, ...set(A + c));
+    code.push(...get(P), ...get(KEYS), ...i32(4), ...mul, ...add, ...set(PEND), ...BLOCK, ...LOOP,
+      ...get(P), ...get(PEND), ...geU, ...brIf(1), ...get(P), ...splat(0), ...set(S));
+    for (let c = 0; c < n; c++) code.push(...get(S), ...get(VP), ...load(16 * c), ...fmul, ...get(A + c), ...fadd, ...set(A + c));
+    code.push(...get(VP), ...i32(d * 4), ...add, ...set(VP), ...get(P), ...i32(4), ...add, ...set(P), ...br(0), ...END, ...END);
+    for (let c = 0; c < n; c++) code.push(...get(OUT), ...get(A + c), ...store(16 * c));
+    return body(1, n + 1, code);
+  }
+
+  /** The model's WebAssembly kernels on `memory`: linear layers of `d` and `f` inputs (4 rows and 1 row at a time),
+   * attention scores and values; null where the browser has no WebAssembly SIMD. */
+  function wasmKernels({d_model: d, d_ff: f, n_heads: H, max_len: L}, memory) {
+    if (MG.noWasm || typeof WebAssembly === "undefined") return null;
+    const section = (id, content) => [id, ...leb(content.length), ...content];
+    const vec = items => [...leb(items.length), ...items.flat()];
+    const name = text => [...leb(text.length), ...[...text].map(c => c.charCodeAt(0))];
+    const kernels = {scores: [1, scoresKernel(d / H, L)], values: [1, valuesKernel(d / H, d)]};
+    for (const n of new Set([d, f])) {
+      kernels[`linear4x${n}`] = [0, linearKernel(4, n)];
+      kernels[`linear1x${n}`] = [0, linearKernel(1, n)];
+    }
+    const i32s = n => [0x60, n, ...new Array(n).fill(0x7f), 0];
+    const bytes = [0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      ...section(1, vec([i32s(6), i32s(4)])),
+      ...section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, ...leb(memory.buffer.byteLength / 65536)]])),
+      ...section(3, vec(Object.values(kernels).map(([type]) => [type]))),
+      ...section(7, vec(Object.keys(kernels).map((key, i) => [...name(key), 0x00, ...leb(i)]))),
+      ...section(10, vec(Object.values(kernels).map(([, code]) => code)))];
+    try {
+      const module = new WebAssembly.Module(new Uint8Array(bytes));
+      return new WebAssembly.Instance(module, {env: {memory}}).exports;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  /** y = x W^T + b of `rows` rows, W transposed and padded (see above) in `lin`, by the model's kernels. */
+  function linear(kernels, x, rows, lin, y) {
+    const {W, b, nIn, nOut} = lin;
+    if (kernels) {
+      const whole = rows - rows % 4, rowBytes = nIn * 4;
+      if (whole) kernels[`linear4x${nIn}`](x.byteOffset, whole, W.byteOffset, b.byteOffset, nOut, y.byteOffset);
+      if (rows > whole) {
+        kernels[`linear1x${nIn}`](x.byteOffset + whole * rowBytes, rows - whole, W.byteOffset, b.byteOffset, nOut,
+          y.byteOffset + whole * nOut * 4);
       }
+      return;
     }
     for (let t = 0; t < rows; t++) {
       const xo = t * nIn, yo = t * nOut;
-      for (let o = t < whole ? outs : 0; o < nOut; o++) {
-        const wo = o * nIn;
-        let s = 0;
-        for (let i = 0; i < nIn; i++) s += x[xo + i] * W[wo + i];
-        y[yo + o] = s + b[o];
+      for (let o = 0; o < nOut; o += 4) {
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let i = 0, w = o; i < nIn; i++, w += nOut) {
+          const v = x[xo + i];
+          s0 += v * W[w]; s1 += v * W[w + 1]; s2 += v * W[w + 2]; s3 += v * W[w + 3];
+        }
+        y[yo + o] = s0 + b[o]; y[yo + o + 1] = s1 + b[o + 1]; y[yo + o + 2] = s2 + b[o + 2]; y[yo + o + 3] = s3 + b[o + 3];
       }
     }
   }
@@ -473,41 +593,41 @@
     }
   }
 
-  /** Causal attention of T queries (in `qkv`, rows of q k v) after `past` cached positions, over the keys K and
-   * values V of every position (rows of d), into `att` (T x d). */
-  function attend(qkv, K, V, T, past, d, H, scores, q, acc, att) {
+  /** Causal attention of T queries (in `qkv`, rows of q k v) after `past` cached positions into `att` (T x d), over
+   * the cache's keys (transposed: `kt`, d rows of L positions) and values (`v`, L rows of d). */
+  function attend(k, qkv, kt, v, T, past, {d_model: d, n_heads: H, max_len: L}, {q, scores, p}, att) {
     const hd = d / H, scale = 1 / Math.sqrt(hd);
     for (let t = 0; t < T; t++) {
       const keys = past + t + 1;
       for (let hh = 0; hh < H; hh++) {
         const ho = hh * hd;
         for (let i = 0; i < hd; i++) q[i] = qkv[t * 3 * d + ho + i] * scale;
-        let max = -Infinity;
-        for (let j = 0; j < keys; j++) {
-          const ko = j * d + ho;
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-          for (let i = 0; i < hd; i += 4) {
-            s0 += q[i] * K[ko + i]; s1 += q[i + 1] * K[ko + i + 1];
-            s2 += q[i + 2] * K[ko + i + 2]; s3 += q[i + 3] * K[ko + i + 3];
+        if (k) k.scores(q.byteOffset, kt.byteOffset + ho * L * 4, keys, scores.byteOffset);
+        else {
+          for (let j = 0; j < keys; j++) {
+            let s = 0;
+            for (let i = 0; i < hd; i++) s += q[i] * kt[(ho + i) * L + j];
+            scores[j] = s;
           }
-          const s = (s0 + s1) + (s2 + s3);
-          scores[j] = s;
-          if (s > max) max = s;
         }
-        let sum = 0;
-        for (let j = 0; j < keys; j++) { const e = Math.exp(scores[j] - max); scores[j] = e; sum += e; }
-        acc.fill(0);
-        for (let j = 0; j < keys; j++) {
-          const p = scores[j], vo = j * d + ho;
-          for (let i = 0; i < hd; i++) acc[i] += p * V[vo + i];
-        }
+        let max = -Infinity, sum = 0;
+        for (let j = 0; j < keys; j++) if (scores[j] > max) max = scores[j];
+        for (let j = 0; j < keys; j++) { const e = Math.exp(scores[j] - max); p[j] = e; sum += e; }
+        for (let j = 0; j < keys; j++) p[j] /= sum;
         const out = t * d + ho;
-        for (let i = 0; i < hd; i++) att[out + i] = acc[i] / sum;
+        if (k) k.values(p.byteOffset, v.byteOffset + ho * 4, keys, att.byteOffset + out * 4);
+        else {
+          for (let i = 0; i < hd; i++) att[out + i] = 0;
+          for (let j = 0; j < keys; j++) {
+            for (let i = 0; i < hd; i++) att[out + i] += p[j] * v[j * d + ho + i];
+          }
+        }
       }
     }
   }
 
-  /** One genre's network, ready to run: `forward(ids, cache)` -> logits of the last position. */
+  /** One genre's network, ready to run: `forward(ids, cache, rows)` -> logits of the last rows. Its linear layers'
+   * weights and the buffers they read and write live in one Float32Array (WebAssembly memory where it can). */
   class Transformer {
     constructor(meta) {
       const floats = decodeBase64(meta.weights);
@@ -518,75 +638,86 @@
       if (!this.tokenizer || this.tokenizer.size !== meta.vocab_size) {
         throw new Error(`${meta.genre}: a ${meta.tokenizer} vocabulary of ${meta.vocab_size} tokens is not one the page knows`);
       }
-      const w = {};
+      const w = {}, shapes = {};
       for (const t of meta.tensors) {
         const n = t.shape.reduce((a, b) => a * b, 1);
         w[t.name] = floats.subarray(t.offset, t.offset + n);
+        shapes[t.name] = t.shape;
       }
       this.w = w;
       const {d_model: d, max_len: L, d_ff: f, n_layers: nl} = this.cfg;
       this.vocab = meta.vocab_size;
-      this.layers = [];
-      for (let l = 0; l < nl; l++) {
-        const p = `blocks.${l}.`;
-        this.layers.push({
-          ln1g: w[p + "ln1.weight"], ln1b: w[p + "ln1.bias"], qkvW: w[p + "attn.qkv.weight"], qkvB: w[p + "attn.qkv.bias"],
-          projW: w[p + "attn.proj.weight"], projB: w[p + "attn.proj.bias"], ln2g: w[p + "ln2.weight"], ln2b: w[p + "ln2.bias"],
-          ff1W: w[p + "ff.0.weight"], ff1B: w[p + "ff.0.bias"], ff2W: w[p + "ff.2.weight"], ff2B: w[p + "ff.2.bias"],
-        });
+      const pad = n => Math.ceil(n / PAD_OUT) * PAD_OUT;
+      const linears = ["attn.qkv", "attn.proj", "ff.0", "ff.2"].flatMap(n => [...Array(nl).keys()].map(l => `blocks.${l}.${n}`));
+      linears.push("head");
+      const hd = d / this.cfg.n_heads;
+      const buffers = {h: L * d, qkv: L * 3 * d, att: L * d, ff: L * f, out: L * d, logits: L * pad(this.vocab),
+        q: hd, scores: L + 16, p: L, cache: 2 * nl * L * d};
+      let total = Object.values(buffers).reduce((a, b) => a + b, 0);
+      for (const name of linears) total += (shapes[name + ".weight"][1] + 1) * pad(shapes[name + ".weight"][0]);
+      const memory = typeof WebAssembly !== "undefined" && !MG.noWasm
+        ? new WebAssembly.Memory({initial: Math.ceil(total * 4 / 65536) + 1}) : null;
+      this.kernels = memory ? wasmKernels(this.cfg, memory) : null;
+      const heap = this.kernels ? new Float32Array(memory.buffer) : new Float32Array(total);
+      let used = 0;
+      const take = n => { used += n; return heap.subarray(used - n, used); };
+      for (const [name, n] of Object.entries(buffers)) this[name] = take(n);
+      this.lin = {};
+      for (const name of linears) {
+        const [nOut, nIn] = shapes[name + ".weight"], W = w[name + ".weight"], padded = pad(nOut);
+        const WT = take(nIn * padded), b = take(padded);
+        for (let o = 0; o < nOut; o++) for (let i = 0; i < nIn; i++) WT[i * padded + o] = W[o * nIn + i];
+        b.set(w[name + ".bias"]);
+        this.lin[name] = {W: WT, b, nIn, nOut: padded};
       }
-      // scratch for up to max_len positions
       this.x = new Float32Array(L * d);
-      this.h = new Float32Array(L * d);
-      this.qkv = new Float32Array(L * 3 * d);
-      this.att = new Float32Array(L * d);
-      this.ff = new Float32Array(L * f);
-      this.scores = new Float64Array(L);
-      this.q = new Float64Array(d / this.cfg.n_heads);
-      this.acc = new Float64Array(d / this.cfg.n_heads);
+      this.caches = 0;
     }
 
-    /** An empty KV cache: per layer keys and values of up to max_len positions. */
+    /** An empty KV cache of up to max_len positions. The model holds one: a new cache ends the previous one. */
     newCache() {
-      const {d_model: d, max_len: L} = this.cfg;
-      return {length: 0, layers: this.layers.map(() => ({k: new Float32Array(L * d), v: new Float32Array(L * d)}))};
+      this.caches++;
+      return {length: 0, id: this.caches};
     }
 
-    /** Logits (Float32Array, rows x vocab) of the last `rows` of `ids`, which follow the cache's positions; the
-     * cache takes the keys and values of every id. */
+    /** Logits (rows x vocab, row-major) of the last `rows` of `ids`, which follow the cache's positions; the cache
+     * takes the keys and values of every id. */
     forward(ids, cache, rows = 1) {
-      const {d_model: d, n_heads: H, max_len: L, d_ff: f} = this.cfg;
-      const T = ids.length, past = cache.length;
+      const {d_model: d, max_len: L, d_ff: f} = this.cfg;
+      const T = ids.length, past = cache.length, k = this.kernels;
       if (past + T > L) throw new Error(`sequence of ${past + T} tokens exceeds max_len ${L}`);
-      const {x, h, qkv, att, ff, scores} = this;
-      const tok = this.w["tok_emb.weight"], pos = this.w["pos_emb.weight"];
+      if (cache.id !== this.caches) throw new Error("a KV cache used after a newer one of the same model was made");
+      const {x, h, qkv, att, ff, out} = this, w = this.w;
+      const tok = w["tok_emb.weight"], pos = w["pos_emb.weight"];
       for (let t = 0; t < T; t++) {
         const a = ids[t] * d, p = (past + t) * d;
         for (let i = 0; i < d; i++) x[t * d + i] = tok[a + i] + pos[p + i];
       }
-      for (let l = 0; l < this.layers.length; l++) {
-        const layer = this.layers[l], K = cache.layers[l].k, V = cache.layers[l].v;
-        layerNorm(x, T, d, layer.ln1g, layer.ln1b, h);
-        linear(h, T, layer.qkvW, layer.qkvB, d, 3 * d, qkv);
+      for (let l = 0; l < this.cfg.n_layers; l++) {
+        const p = `blocks.${l}.`, KT = this.cache.subarray(2 * l * L * d, (2 * l + 1) * L * d);
+        const V = this.cache.subarray((2 * l + 1) * L * d, (2 * l + 2) * L * d);
+        layerNorm(x, T, d, w[p + "ln1.weight"], w[p + "ln1.bias"], h);
+        linear(k, h, T, this.lin[p + "attn.qkv"], qkv);
         for (let t = 0; t < T; t++) {
-          K.set(qkv.subarray(t * 3 * d + d, t * 3 * d + 2 * d), (past + t) * d);
-          V.set(qkv.subarray(t * 3 * d + 2 * d, t * 3 * d + 3 * d), (past + t) * d);
+          const row = t * 3 * d, at = past + t;
+          for (let c = 0; c < d; c++) KT[c * L + at] = qkv[row + d + c];
+          V.set(qkv.subarray(row + 2 * d, row + 3 * d), at * d);
         }
-        attend(qkv, K, V, T, past, d, H, scores, this.q, this.acc, att);
-        linear(att, T, layer.projW, layer.projB, d, d, h);
-        for (let i = 0; i < T * d; i++) x[i] += h[i];
-        layerNorm(x, T, d, layer.ln2g, layer.ln2b, h);
-        linear(h, T, layer.ff1W, layer.ff1B, d, f, ff);
+        attend(k, qkv, KT, V, T, past, this.cfg, this, att);
+        linear(k, att, T, this.lin[p + "attn.proj"], out);
+        for (let i = 0; i < T * d; i++) x[i] += out[i];
+        layerNorm(x, T, d, w[p + "ln2.weight"], w[p + "ln2.bias"], h);
+        linear(k, h, T, this.lin[p + "ff.0"], ff);
         for (let i = 0; i < T * f; i++) { const v = ff[i]; ff[i] = 0.5 * v * (1 + erf(v * Math.SQRT1_2)); }
-        linear(ff, T, layer.ff2W, layer.ff2B, f, d, h);
-        for (let i = 0; i < T * d; i++) x[i] += h[i];
+        linear(k, ff, T, this.lin[p + "ff.2"], out);
+        for (let i = 0; i < T * d; i++) x[i] += out[i];
       }
       cache.length = past + T;
       rows = Math.min(rows, T);
-      const last = x.subarray((T - rows) * d, T * d), normed = new Float32Array(rows * d);
-      layerNorm(last, rows, d, this.w["ln_f.weight"], this.w["ln_f.bias"], normed);
-      const logits = new Float32Array(rows * this.vocab);
-      linear(normed, rows, this.w["head.weight"], this.w["head.bias"], d, this.vocab, logits);
+      layerNorm(x.subarray((T - rows) * d, T * d), rows, d, w["ln_f.weight"], w["ln_f.bias"], h);
+      const head = this.lin.head, V = this.vocab, logits = new Float32Array(rows * V);
+      linear(k, h, rows, head, this.logits);
+      for (let r = 0; r < rows; r++) logits.set(this.logits.subarray(r * head.nOut, r * head.nOut + V), r * V);
       return logits;
     }
   }
