@@ -156,3 +156,25 @@ def test_the_real_page_loads_cleanly_in_a_real_browser(run, tmp_path):
         pytest.skip("audio tools not installed: the page was checked without players")
     assert len(seen.audio) == 2 * len(GENRES)  # each sample and one training piece per genre
     assert all(a["duration"] > 0 for a in seen.audio)
+
+
+def test_heatmaps_of_twelve_genres_stack_in_rows_the_page_shows_at_full_size(tmp_path):
+    """The cross-genre figure's three 12 x 12 matrices no longer share one row (3,000 px, shrunk to unreadable cells
+    in the page): each has a row of its own within the gallery's width; small matrices still sit side by side."""
+    from midi_genres.present.plots import HEATMAP_MAX_ROW_PX, Heatmap, heatmap_rows, render_heatmaps
+
+    assert heatmap_rows([1004, 1004, 1004]) == [[0], [1], [2]]
+    assert heatmap_rows([500, 500, 500]) == [[0, 1], [2]] and heatmap_rows([300, 300]) == [[0, 1]]
+    labels = [f"genre {i}" for i in range(12)]
+    grid = np.arange(144.0).reshape(12, 12) + 1
+    path = tmp_path / "cross.png"
+    render_heatmaps([Heatmap(grid, labels, labels, title=t) for t in ("total", "pitch", "timing")], path, title="x")
+    height, width = matplotlib.image.imread(path).shape[:2]
+    assert width <= HEATMAP_MAX_ROW_PX and height > 3 * 12 * 34
+
+
+def test_bar_labels_are_wrapped_whole_rather_than_rotated():
+    from midi_genres.present.plots import bar_label
+
+    assert bar_label("Rap / hip-hop") == "Rap /\nhip-hop" and bar_label("Palestrina") == "Palestrina"
+    assert bar_label("Essen folksongs").replace("\n", " ") == "Essen folksongs"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -277,6 +278,7 @@ class Heatmap:
 HEATMAP_CELL_PX = (62, 34)  # render_heatmaps: one cell
 HEATMAP_MARGIN_PX = (260, 200)  # render_heatmaps: labels, colour bar and titles around one matrix
 HEATMAP_MIN_WIDTH_PX = 700  # room for the figure title above a small matrix
+HEATMAP_MAX_ROW_PX = 1200  # render_heatmaps: matrices side by side up to this width (the gallery's), else a new row
 
 
 def draw_heatmap(ax: Axes, heatmap: Heatmap):
@@ -309,20 +311,34 @@ def draw_heatmap(ax: Axes, heatmap: Heatmap):
             if mark:
                 ax.add_patch(Rectangle((j - 0.42, i - 0.42), 0.84, 0.84, fill=False, edgecolor="orange",
                                        linewidth=1.5, linestyle="--"))
-        if heatmap.marked_label:
-            ax.text(0.0, -0.02, heatmap.marked_label, transform=ax.transAxes, ha="left", va="top", fontsize=7,
-                    color="darkorange")
     ax.set_xticks(range(values.shape[1]), list(heatmap.col_labels), rotation=45, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(values.shape[0]), list(heatmap.row_labels))
-    ax.set_xlabel(heatmap.xlabel)
+    # what a dashed outline means goes under the axis label, clear of the tick labels
+    marked = heatmap.marked is not None and heatmap.marked_label
+    ax.set_xlabel("\n".join(filter(None, [heatmap.xlabel, marked and heatmap.marked_label])))
     ax.set_ylabel(heatmap.ylabel)
     if heatmap.title:
         ax.set_title(heatmap.title)
     return image
 
 
+def heatmap_rows(widths: Sequence[int], max_width: int = HEATMAP_MAX_ROW_PX) -> list[list[int]]:
+    """Indices of the matrices on each row of ``render_heatmaps``: in order, side by side while the row fits in
+    ``max_width`` pixels (a matrix wider than that has a row of its own)."""
+    rows: list[list[int]] = []
+    used = max_width
+    for i, width in enumerate(widths):
+        if used + width > max_width:
+            rows.append([])
+            used = 0
+        rows[-1].append(i)
+        used += width
+    return rows
+
+
 def render_heatmaps(heatmaps: Sequence[Heatmap], path: str | os.PathLike, title: str | None = None) -> None:
-    """Save annotated heatmaps side by side (each with its colour bar) as one PNG, atomically."""
+    """Save annotated heatmaps (each with its colour bar) as one PNG, atomically: side by side, in rows of at most
+    ``HEATMAP_MAX_ROW_PX`` so that a cell's number stays readable at the gallery's width."""
     import matplotlib
     import numpy as np
     from matplotlib.ticker import FuncFormatter
@@ -330,20 +346,24 @@ def render_heatmaps(heatmaps: Sequence[Heatmap], path: str | os.PathLike, title:
     if not heatmaps:
         raise ValueError("render_heatmaps needs at least one heatmap")
     shapes = [np.shape(h.values) for h in heatmaps]
-    width = max(HEATMAP_MIN_WIDTH_PX, sum(HEATMAP_MARGIN_PX[0] + HEATMAP_CELL_PX[0] * cols for _, cols in shapes))
-    height = HEATMAP_MARGIN_PX[1] + HEATMAP_CELL_PX[1] * max(rows for rows, _ in shapes)
+    widths = [HEATMAP_MARGIN_PX[0] + HEATMAP_CELL_PX[0] * cols for _, cols in shapes]
+    rows = heatmap_rows(widths)
+    heights = [HEATMAP_MARGIN_PX[1] + HEATMAP_CELL_PX[1] * max(shapes[i][0] for i in row) for row in rows]
+    width = max(HEATMAP_MIN_WIDTH_PX, *(sum(widths[i] for i in row) for row in rows))
     with matplotlib.rc_context({"font.size": 8, "axes.titlesize": 9}):
-        fig = _new_figure((width, height), layout="constrained")
+        fig = _new_figure((width, sum(heights)), layout="constrained")
         if title:
             fig.suptitle(title, fontsize=11, fontweight="bold")
-        axes = fig.subplots(1, len(heatmaps), squeeze=False, width_ratios=[cols + 3 for _, cols in shapes])[0]
-        for ax, heatmap in zip(axes, heatmaps):
-            image = draw_heatmap(ax, heatmap)
-            bar = fig.colorbar(image, ax=ax, label=heatmap.colorbar, shrink=0.8)
-            if heatmap.log_scale:  # plain numbers (20, 30) rather than 2 x 10^1
-                plain = FuncFormatter(lambda v, _: f"{v:g}")
-                bar.ax.yaxis.set_major_formatter(plain)
-                bar.ax.yaxis.set_minor_formatter(plain)
+        panels = fig.subfigures(len(rows), 1, squeeze=False, height_ratios=heights)[:, 0]
+        for panel, row in zip(panels, rows):
+            axes = panel.subplots(1, len(row), squeeze=False, width_ratios=[shapes[i][1] + 3 for i in row])[0]
+            for ax, i in zip(axes, row):
+                image = draw_heatmap(ax, heatmaps[i])
+                bar = panel.colorbar(image, ax=ax, label=heatmaps[i].colorbar, shrink=0.8)
+                if heatmaps[i].log_scale:  # plain numbers (20, 30) rather than 2 x 10^1
+                    plain = FuncFormatter(lambda v, _: f"{v:g}")
+                    bar.ax.yaxis.set_major_formatter(plain)
+                    bar.ax.yaxis.set_minor_formatter(plain)
         _save_png(fig, path)
 
 
@@ -357,6 +377,14 @@ def render_genre_comparison(*, genres: Sequence[str], sources: dict, drums: dict
         groups.setdefault(src.get("group", "Other"), []).append(
             load_panel(sample, genre, src.get("title", genre), src["tempo"], drums=drums[genre]))
     render_comparison(list(groups.items()), figure_path, seconds=seconds)
+
+
+BAR_LABEL_CHARS = 11  # render_heldout_bits: genre titles wrapped to lines of this many characters, not rotated
+
+
+def bar_label(title: str) -> str:
+    """A genre's title under its bar: wrapped at spaces to ``BAR_LABEL_CHARS`` a line, never cut by the figure."""
+    return textwrap.fill(title, BAR_LABEL_CHARS, break_on_hyphens=False)
 
 
 PART_COLOURS = {"pitch": "tab:blue", "timing": "tab:orange", "duration": "tab:green", "structure": "0.6"}
@@ -385,7 +413,7 @@ def render_heldout_bits(*, summary_path: str | os.PathLike, figure_path: str | o
             offset = 0.0 if marker == "none" else 0.38
             ax.errorbar([i + offset for i in x], centre, yerr=[low, high], fmt=marker, color="black", capsize=3,
                         markersize=4, label=label)
-        ax.set_xticks(x, [r["title"] for r in rows], rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_xticks(x, [bar_label(r["title"]) for r in rows])
         ax.set_ylabel("bits per held-out note (own model, mean over seeds)")
         ax.set_title("What each model pays for: bits per note by part, against the n-gram floor")
         ax.legend(fontsize=7)
