@@ -86,4 +86,4 @@ def test_workflow_continues_held_out_prompts_and_tabulates_the_pull(run):
         played = read_midi(stem.with_suffix(".mid"))
         assert split_at(played, max(n.end for n in head))[0] == head and len(played) > len(head)
         assert "continuation 4/4" in (run / f"logs/sample_crossprompt/{model}__from__{prompt}.log").read_text()
-        assert "pull" in (run / f"logs/crossprompt/{model}__from__{prompt}.log").read_text()
+        assert "pull" in (run / f"logs/measure_crossprompt/{model}__from__{prompt}.log").read_text()
