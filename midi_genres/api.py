@@ -157,7 +157,9 @@ def model_card(checkpoint_path: str | os.PathLike) -> dict:
 
 def list_models(results: str | os.PathLike = "results") -> list[dict]:
     """One row per genre of the run: genre, title, source, tokens_train, steps, seeds, bits_per_note (held out) with
-    bits_per_note_low/high, checkpoint. From ``summary.tsv`` where the run has written it, else the model cards."""
+    bits_per_note_low/high, the floors' ngram_bits_per_note and ppm_bits_per_note, checkpoint. From ``summary.tsv``
+    where the run has written it (NaN where it has not, or where an older run has no such column), else the model
+    cards."""
     checkpoints = run_checkpoints(results)
     summary = {row["genre"]: row for row in summary_rows(results)}
     rows = []
@@ -170,7 +172,8 @@ def list_models(results: str | os.PathLike = "results") -> list[dict]:
         rows.append({"genre": genre, "title": row.get("title") or genre, "source": row.get("source") or "",
                      "tokens_train": _int(row.get("tokens_train")), "steps": _int(row.get("steps")),
                      "seeds": len(paths), **{c: number(row.get(c)) for c in
-                                             ("bits_per_note", "bits_per_note_low", "bits_per_note_high")},
+                                             ("bits_per_note", "bits_per_note_low", "bits_per_note_high",
+                                              "ngram_bits_per_note", "ppm_bits_per_note")},
                      "checkpoint": str(paths[0])})
     return rows
 

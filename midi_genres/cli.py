@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("list", parents=[results], help="the trained models of the run, with held-out bits per note",
                         description="One line per trained model: genre, title, corpus, training tokens, steps, "
-                        "seeds, held-out bits per note with its 95%% interval (from summary.tsv).")
+                        "seeds, held-out bits per note with its 95%% interval, and the two floors' bits per note "
+                        "beside it: the n-gram floor (Kneser-Ney) and the IDyOM-style floor (from summary.tsv).")
 
     gen = commands.add_parser("generate", parents=[results], help="generate music with one model",
                               description="Generate music with a genre's model (or a checkpoint file) as MIDI, "
@@ -132,12 +133,14 @@ def cmd_list(args) -> int:
     """``midi-genres list``."""
     from midi_genres.api import list_models, summary_rows
 
-    rows = [["genre", "title", "corpus", "tokens", "steps", "seeds", "bits/note", "95% interval"]]
+    rows = [["genre", "title", "corpus", "tokens", "steps", "seeds", "bits/note", "95% interval", "n-gram floor",
+             "IDyOM floor"]]
     for m in list_models(args.results):
         rows.append([m["genre"], m["title"], m["source"] or "-", _fmt(m["tokens_train"]), _fmt(m["steps"]),
-                     str(m["seeds"]), _fmt(m["bits_per_note"]), _interval(m["bits_per_note_low"],
-                                                                          m["bits_per_note_high"])])
-    print(table(rows, right={3, 4, 5, 6}))
+                     str(m["seeds"]), _fmt(m["bits_per_note"]),
+                     _interval(m["bits_per_note_low"], m["bits_per_note_high"]), _fmt(m["ngram_bits_per_note"]),
+                     _fmt(m["ppm_bits_per_note"])])
+    print(table(rows, right={3, 4, 5, 6, 8, 9}))
     if not summary_rows(args.results):
         print(f"({args.results}/summary.tsv not written yet: held-out bits per note appear once the run has finished)",
               file=sys.stderr)

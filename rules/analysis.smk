@@ -56,6 +56,35 @@ rule ngram_floor:
         "../workflow_scripts/ngram_floor.py"
 
 
+# The IDyOM-style floor beside the n-gram floor: a long-term PPM* model of the training tokens and a short-term
+# one of each held-out piece as it is read, mixed by entropy (analysis/ppm.py), on the same pieces and targets.
+rule ppm_floor:
+    input:
+        train=T("{genre}.npy"),
+        val=T("{genre}.val.npy"),
+        pieces=T("{genre}.pieces.tsv"),
+    output:
+        table=R("ppm/{genre}.tsv"),
+        pieces=R("ppm/{genre}.pieces.tsv"),
+    params:
+        tokenizer=TOKENIZER,
+        max_order=config["metrics"]["ppm_max_order"],
+        bias=config["metrics"]["ppm_bias"],
+        max_tokens=config["metrics"]["ngram_max_tokens"],
+        tempo=tempo_of("genre"),
+    log:
+        "logs/ppm_floor/{genre}.log",
+    benchmark:
+        "logs/ppm_floor/{genre}.benchmark.tsv"
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/ppm_floor.py"
+
+
 rule aggregate_cross_genre:
     input:
         pieces=each_model(R("eval/{genre}{rep}.pieces.tsv")),
@@ -238,6 +267,7 @@ rule summarise_run:
         histories=expand(R("train/{genre}.tsv"), genre=GENRES),
         eval_pieces=each_model(R("eval/{genre}{rep}.pieces.tsv")),
         ngram_pieces=expand(R("ngram/{genre}.pieces.tsv"), genre=GENRES),
+        ppm_pieces=expand(R("ppm/{genre}.pieces.tsv"), genre=GENRES),
         metrics=each_model(R("metrics/{genre}{rep}.tsv")),
         memorisation=each_model(R("memorisation/{genre}{rep}.tsv")),
         batches=each_model(R("samples_batch/{genre}{rep}.tsv")),

@@ -327,6 +327,7 @@ def per_genre_products():
             R("samples/{genre}.mid"),
             R("pianorolls/{genre}.png"),
             R("ngram/{genre}.tsv"),
+            R("ppm/{genre}.tsv"),
             R("fidelity/{genre}.tsv"),
         ],
         genre=GENRES,

@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 
 from midi_genres.analysis import ppm as ppm_module
-from midi_genres.analysis.ppm import IDyOMModel, context_starts
+from midi_genres.analysis.heldout import load_piece_bits
+from midi_genres.analysis.ngram import ngram_floor
+from midi_genres.analysis.ppm import IDyOMModel, context_starts, ppm_floor
+from midi_genres.analysis.summary import floor_columns, floor_names
+from midi_genres.core.tables import read_table, write_table
+from midi_genres.tokens import make_tokenizer
 from midi_genres.tokens.base import BOS, EOS
+from midi_genres.tokens.dataset import PIECE_COLUMNS as DATASET_PIECE_COLUMNS
 
 
 def pieces_stream(n_pieces, vocab, seed, length=(5, 30)):
@@ -154,3 +160,46 @@ def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="empty"):
         IDyOMModel([], 5)
     assert IDyOMModel([BOS, 3, EOS], 5).token_nll([BOS]).size == 0
+
+
+def write_genre(folder, train, val):
+    """Token files of a genre as the tokenize rule writes them (each validation piece with its note count)."""
+    np.save(folder / "g.npy", train.astype(np.uint16))
+    np.save(folder / "g.val.npy", val.astype(np.uint16))
+    starts = np.flatnonzero(val == BOS)
+    lengths = np.diff(np.append(starts, val.size))
+    values = [{"piece_id": f"p{j}", "family": f"f{j // 2}", "split": "val", "fold": 1, "tokens": int(n),
+               "notes": int(n // 3) + 1, "steps": 16} for j, n in enumerate(lengths)]
+    write_table([{c: v[c] for c in DATASET_PIECE_COLUMNS} for v in values], DATASET_PIECE_COLUMNS,
+                folder / "g.pieces.tsv")
+    return values
+
+
+def test_ppm_floor_scores_like_the_ngram_floor_and_fills_the_summary(tmp_path):
+    vocab = make_tokenizer("event").size
+    train, val = pieces_stream(80, vocab, seed=10), pieces_stream(12, vocab, seed=11)
+    pieces = write_genre(tmp_path, train, val)
+    files = dict(genre="g", train_path=tmp_path / "g.npy", val_path=tmp_path / "g.val.npy",
+                 pieces_path=tmp_path / "g.pieces.tsv", tempo=100.0)
+    row = ppm_floor(**files, max_order=24, bias=2.0, table_path=tmp_path / "ppm.tsv",
+                    pieces_table_path=tmp_path / "ppm.pieces.tsv")
+    ngram_floor(**files, order=8, table_path=tmp_path / "ngram.tsv", pieces_table_path=tmp_path / "ngram.pieces.tsv")
+    by_piece = read_table(tmp_path / "ppm.pieces.tsv")
+    assert len(by_piece) == len(pieces) and [r["tokens"] for r in by_piece] == [
+        r["tokens"] for r in read_table(tmp_path / "ngram.pieces.tsv")]
+    expected = IDyOMModel(train, vocab, max_order=24, bias=2.0).token_nll(val).sum() / math.log(2)
+    assert sum(float(r["bits"]) for r in by_piece) == pytest.approx(expected, rel=1e-6)
+    notes = sum(p["notes"] for p in pieces)
+    assert row["bits_per_note"] == pytest.approx(expected / notes, abs=1e-4)
+    assert read_table(tmp_path / "ppm.tsv")[0]["bits_per_note"] == str(row["bits_per_note"])
+    # the summary's columns of the floor, for a "model" that is the n-gram floor
+    ngram_bits = load_piece_bits([tmp_path / "ngram.pieces.tsv"])["g", "g"]
+    ppm_bits = load_piece_bits([tmp_path / "ppm.pieces.tsv"])["g", "g"]
+    columns = floor_columns("ppm", ngram_bits, ppm_bits)
+    assert list(columns) == floor_names("ppm")
+    assert columns["ppm_bits_per_note"] == pytest.approx(row["bits_per_note"], abs=1e-4)
+    assert columns["vs_ppm"] == pytest.approx(ngram_bits.per_note() - ppm_bits.per_note(), abs=1e-4)
+    assert columns["vs_ppm_low"] <= columns["vs_ppm"] <= columns["vs_ppm_high"]
+    assert columns["beats_ppm"] == {"lower": "yes", "higher": "no", "tie": "tie"}[
+        "lower" if columns["vs_ppm_high"] < 0 else "higher" if columns["vs_ppm_low"] > 0 else "tie"]
+    assert floor_columns("ppm", ppm_bits, ppm_bits)["beats_ppm"] == "tie"

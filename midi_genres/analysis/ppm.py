@@ -67,6 +67,7 @@ from midi_genres.tokens.dataset import load_pieces
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 14  # targets whose distributions are assembled at a time (two dense CHUNK x vocab float64 blocks)
+DENSE_LOOKUP = 1 << 24  # context keys looked up through a dense table (64 MiB) up to this many possible keys
 
 __all__ = ["IDyOMModel", "context_starts", "ppm_floor"]
 
@@ -113,6 +114,17 @@ def _ranks(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sorted unique keys, each key's index in them)."""
     unique, inverse = np.unique(keys, return_inverse=True)
     return unique, inverse.reshape(-1)
+
+
+def _find(keys: np.ndarray, queries: np.ndarray, bound: int) -> np.ndarray:
+    """Index of each of ``queries`` in the sorted unique ``keys`` (-1 where absent), all in ``[0, bound)``: through
+    a dense table while ``bound`` is at most ``DENSE_LOOKUP``, else by binary search."""
+    if bound <= DENSE_LOOKUP:
+        table = np.full(bound, -1, dtype=np.int32)
+        table[keys] = np.arange(keys.size)
+        return table[queries].astype(np.int64)
+    at = np.minimum(np.searchsorted(keys, queries), keys.size - 1)
+    return np.where(keys[at] == queries, at, -1)
 
 
 def _expand(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -177,9 +189,8 @@ class IDyOMModel:
             unique, ids = _ranks(stream[active + 1 - k] * n_ids + ids)
             keep = positions >= k
             positions, pos_ids = positions[keep], pos_ids[keep]
-            key = train[positions - k] * n_ids + pos_ids
-            at = np.minimum(np.searchsorted(unique, key), unique.size - 1)
-            hit = unique[at] == key
+            at = _find(unique, train[positions - k] * n_ids + pos_ids, v * n_ids)
+            hit = at >= 0
             positions, pos_ids = positions[hit], at[hit]
             pairs, counts = np.unique(pos_ids * v + train[positions], return_counts=True)
             group = pairs // v
@@ -300,21 +311,30 @@ class IDyOMModel:
                 flat[term.entry_rows * v + term.symbols] += coef[term.entry_rows, k] * term.counts
         return p
 
-    def _mix(self, ltm: np.ndarray, stm: np.ndarray) -> np.ndarray:
-        """Log of the entropy-weighted geometric mean of two blocks of distributions, normalised."""
-        logs = [np.log(ltm), np.log(stm)]
+    def _mix(self, ltm: np.ndarray, stm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The entropy-weighted geometric mean of two blocks of distributions, in logs: ``(mixed, log_z)`` with
+        ``mixed - log_z[:, None]`` the normalised log-probabilities (``ltm`` and ``stm`` are overwritten)."""
         max_entropy = math.log(self.vocab_size)
-        weights = [(-(np.exp(lp) * lp).sum(axis=1) / max_entropy) ** -self.bias for lp in logs]
-        mixed = (weights[0][:, None] * logs[0] + weights[1][:, None] * logs[1]) / (weights[0] + weights[1])[:, None]
-        top = mixed.max(axis=1, keepdims=True)
-        return mixed - (top + np.log(np.exp(mixed - top).sum(axis=1, keepdims=True)))
+        logs = []
+        weights = []
+        for dist in (ltm, stm):
+            log_p = np.log(dist)
+            weights.append((-np.einsum("ij,ij->i", dist, log_p) / max_entropy) ** -self.bias)
+            logs.append(log_p)
+        total = weights[0] + weights[1]
+        mixed = logs[0]
+        mixed *= (weights[0] / total)[:, None]
+        mixed += (weights[1] / total)[:, None] * logs[1]
+        # a weighted mean of log-probabilities lies between their extremes: exp cannot overflow or vanish entirely
+        np.exp(mixed, out=ltm)
+        return mixed, np.log(ltm.sum(axis=1))
 
     def log_distributions(self, stream):
         """Yield ``(first, logp)`` per block of targets: ``logp[r]`` is the natural log of the mixed distribution
-        over the vocabulary of target ``first + r + 1`` of ``stream`` (and the LTM's and STM's, for inspection, via
-        ``components``)."""
+        over the vocabulary of target ``first + r + 1`` of ``stream`` (the two models' own: ``components``)."""
         for first, ltm, stm in self.components(stream):
-            yield first, self._mix(ltm, stm)
+            mixed, log_z = self._mix(ltm, stm)
+            yield first, mixed - log_z[:, None]
 
     def components(self, stream):
         """Yield ``(first, ltm, stm)`` per block of targets: the two models' distributions (rows x vocab) of the
@@ -349,9 +369,10 @@ class IDyOMModel:
         """Next-token NLL (nats) of tokens 1..n-1 of ``stream`` under the mixed model."""
         s = self._tokens(stream)
         nll = np.zeros(max(s.size - 1, 0))
-        for first, logp in self.log_distributions(s):
-            rows = np.arange(logp.shape[0])
-            nll[first:first + rows.size] = -logp[rows, s[first + 1 + rows]]
+        for first, ltm, stm in self.components(s):
+            mixed, log_z = self._mix(ltm, stm)
+            rows = np.arange(mixed.shape[0])
+            nll[first:first + rows.size] = log_z - mixed[rows, s[first + 1 + rows]]
         return nll
 
 

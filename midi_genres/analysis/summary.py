@@ -21,10 +21,17 @@ from midi_genres.tokens.dataset import load_stats
 
 log = logging.getLogger(__name__)
 
+
+def floor_names(floor: str) -> list[str]:
+    """The summary's columns of one floor (``ngram``: Kneser-Ney, ``ppm``: IDyOM-style): its bits per note with
+    their interval, the genre's model minus the floor with its paired interval, and whether the model beats it."""
+    return [f"{floor}_bits_per_note", f"{floor}_bits_per_note_low", f"{floor}_bits_per_note_high", f"vs_{floor}",
+            f"vs_{floor}_low", f"vs_{floor}_high", f"beats_{floor}"]
+
+
 LIKELIHOOD_COLUMNS = ["seeds", "bits_per_token", "bits_per_note", "bits_per_note_low", "bits_per_note_high",
                       "bits_per_note_seed_sd", "bits_per_second", *PART_COLUMNS,
-                      "ngram_bits_per_note", "ngram_bits_per_note_low", "ngram_bits_per_note_high",
-                      "vs_ngram", "vs_ngram_low", "vs_ngram_high", "beats_ngram"]
+                      *floor_names("ngram"), *floor_names("ppm")]
 FIDELITY_COLUMNS = ["heldout_classified_own", "samples_pass_as_own"]
 SAMPLE_COLUMNS = ["feature_overlap", "feature_overlap_seed_sd", "copied_8grams", "copied_16grams",
                   "heldout_copied_16grams", "longest_copy_notes", "memorised", "malformed_rate"]
@@ -50,18 +57,23 @@ def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
 def likelihood_columns(genre: str, model: PieceBits, floor: PieceBits, tokens: int, seconds: float) -> dict:
     """A genre's own model (all seeds) on its held-out pieces, with intervals, beside the n-gram floor."""
     low, high = model.interval()
-    floor_low, floor_high = floor.interval()
-    diff, diff_low, diff_high = difference(model, floor)
     total_bits = float(model.bits[:, :, 0].mean(axis=0).sum())
     return {"seeds": model.seeds, "bits_per_token": cell(total_bits / tokens, 4),
             "bits_per_note": cell(model.per_note(), 4), "bits_per_note_low": cell(low, 4),
             "bits_per_note_high": cell(high, 4), "bits_per_note_seed_sd": cell(model.seed_sd(), 4),
             "bits_per_second": cell(total_bits / seconds if seconds else math.nan, 4),
             **{c: cell(model.per_note(f"bits_{c.removesuffix('_bits_per_note')}"), 4) for c in PART_COLUMNS},
-            "ngram_bits_per_note": cell(floor.per_note(), 4), "ngram_bits_per_note_low": cell(floor_low, 4),
-            "ngram_bits_per_note_high": cell(floor_high, 4), "vs_ngram": cell(diff, 4),
-            "vs_ngram_low": cell(diff_low, 4), "vs_ngram_high": cell(diff_high, 4),
-            "beats_ngram": BEATS[verdict(diff_low, diff_high)]}
+            **floor_columns("ngram", model, floor)}
+
+
+def floor_columns(name: str, model: PieceBits, floor: PieceBits) -> dict:
+    """The ``floor_names(name)`` columns: a floor on the genre's held-out pieces with its interval, and the
+    genre's model minus the floor, piece by piece, with its paired interval."""
+    low, high = floor.interval()
+    diff, diff_low, diff_high = difference(model, floor)
+    values = [floor.per_note(), low, high, diff, diff_low, diff_high]
+    return {**{c: cell(v, 4) for c, v in zip(floor_names(name), values)},
+            f"beats_{name}": BEATS[verdict(diff_low, diff_high)]}
 
 
 def sample_columns(metrics: Sequence[str], memorisation: Sequence[str], batches: Sequence[str],
@@ -117,30 +129,35 @@ def summary_row(genre: str, source: dict, stats_path: str, history_path: str, sa
 
 
 def write_summary(*, genres: list[str], sources: dict, stats: list[str], histories: list[str], samples: list[str],
-                  eval_pieces: list[str], ngram_pieces: list[str], metrics: dict, memorisation: dict, batches: dict,
+                  eval_pieces: list[str], ngram_pieces: list[str], ppm_pieces: list[str], metrics: dict,
+                  memorisation: dict, batches: dict,
                   memorised_share: float, fidelity_path: str, summary_path: str) -> list[dict]:
     """The summarise_run rule: one row per genre (``SUMMARY_COLUMNS``).
 
-    ``eval_pieces`` are the per-piece tables of every model and seed, ``ngram_pieces`` those of the n-gram floors;
+    ``eval_pieces`` are the per-piece tables of every model and seed, ``ngram_pieces`` those of the n-gram floors,
+    ``ppm_pieces`` those of the IDyOM-style floors;
     ``metrics``, ``memorisation`` and ``batches`` map each genre to its tables, one per seed; ``fidelity_path``
     is the classifier's table (``analysis.fidelity``).
     """
     fidelity = {(r["set"], r["source"]): r["classified_as_expected"] for r in read_table(fidelity_path)}
     scores = load_piece_bits(eval_pieces)
     floors = load_piece_bits(ngram_pieces)
+    ppm_floors = load_piece_bits(ppm_pieces)
     rows = []
     for genre, stats_path, history, sample in zip(genres, stats, histories, samples):
         row = summary_row(genre, sources[genre], stats_path, history, sample)
         seconds = steps_to_seconds(load_stats(stats_path).steps_val, sources[genre]["tempo"])
         row.update(likelihood_columns(genre, scores[genre, genre], floors[genre, genre], row["tokens_val"] - 1,
                                       seconds))
+        row.update(floor_columns("ppm", scores[genre, genre], ppm_floors[genre, genre]))
         row.update(sample_columns(metrics[genre], memorisation[genre], batches[genre], memorised_share))
         row.update({"heldout_classified_own": fidelity.get(("validation", genre), "NA"),
                     "samples_pass_as_own": fidelity.get(("samples", genre), "NA")})
         rows.append(row)
-        log.info("%s: %s bits/note [%s, %s] over %d seed(s); n-gram floor %s: beats it: %s", genre,
-                 row["bits_per_note"], row["bits_per_note_low"], row["bits_per_note_high"], row["seeds"],
-                 row["ngram_bits_per_note"], row["beats_ngram"])
+        log.info("%s: %s bits/note [%s, %s] over %d seed(s); n-gram floor %s: beats it: %s; IDyOM-style floor %s: "
+                 "beats it: %s", genre, row["bits_per_note"], row["bits_per_note_low"], row["bits_per_note_high"],
+                 row["seeds"], row["ngram_bits_per_note"], row["beats_ngram"], row["ppm_bits_per_note"],
+                 row["beats_ppm"])
     write_table(rows, SUMMARY_COLUMNS, summary_path)
     return rows
 

@@ -392,7 +392,8 @@ PART_COLOURS = {"pitch": "tab:blue", "timing": "tab:orange", "duration": "tab:gr
 
 def render_heldout_bits(*, summary_path: str | os.PathLike, figure_path: str | os.PathLike) -> None:
     """The render_heldout_parts rule: per genre, its own model's held-out bits per note as a bar stacked by part (pitch,
-    timing, duration, structure) with the 95% interval, beside the n-gram floor (a diamond with its interval)."""
+    timing, duration, structure) with the 95% interval, beside the two floors with their intervals: the n-gram floor
+    (a diamond, right of the bar) and the IDyOM-style floor (a square, left of it)."""
     import matplotlib
 
     rows = read_table(summary_path)
@@ -405,17 +406,18 @@ def render_heldout_bits(*, summary_path: str | os.PathLike, figure_path: str | o
             heights = [number(r.get(f"{part}_bits_per_note")) for r in rows]
             ax.bar(x, heights, 0.6, bottom=bottom, color=colour, label=part)
             bottom = [b + (h if h == h else 0.0) for b, h in zip(bottom, heights)]
-        for key, marker, label in (("bits_per_note", "none", "Transformer: 95% interval over held-out pieces"),
-                                   ("ngram_bits_per_note", "D", "n-gram floor (interpolated Kneser-Ney)")):
+        for key, marker, offset, label in (
+                ("bits_per_note", "none", 0.0, "Transformer: 95% interval over held-out pieces"),
+                ("ngram_bits_per_note", "D", 0.38, "n-gram floor (interpolated Kneser-Ney)"),
+                ("ppm_bits_per_note", "s", -0.38, "IDyOM-style floor (PPM*, long- and short-term)")):
             centre = [number(r.get(key)) for r in rows]
             low = [c - number(r.get(f"{key}_low")) for c, r in zip(centre, rows)]
             high = [number(r.get(f"{key}_high")) - c for c, r in zip(centre, rows)]
-            offset = 0.0 if marker == "none" else 0.38
             ax.errorbar([i + offset for i in x], centre, yerr=[low, high], fmt=marker, color="black", capsize=3,
                         markersize=4, label=label)
         ax.set_xticks(x, [bar_label(r["title"]) for r in rows])
         ax.set_ylabel("bits per held-out note (own model, mean over seeds)")
-        ax.set_title("What each model pays for: bits per note by part, against the n-gram floor")
+        ax.set_title("What each model pays for: bits per note by part, against the two floors")
         ax.legend(fontsize=7)
         _save_png(fig, figure_path)
 
