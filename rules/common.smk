@@ -305,10 +305,10 @@ def training_audio_outputs():
 
 
 def listen_and_look_outputs():
-    """The final outputs of rules/presentation.smk beyond the per-genre products: training curves, audio and the
-    gallery page."""
+    """The final outputs of rules/presentation.smk beyond the per-genre products: training curves, audio, the models
+    exported for the page and the gallery page."""
     curves = expand(R("curves/{genre}.png"), genre=GENRES) + [R("training_curves.png")]
-    return curves + audio_outputs() + training_audio_outputs() + [R("index.html")]
+    return curves + audio_outputs() + training_audio_outputs() + web_models() + [R("index.html")]
 
 
 def report_labels(figure):
