@@ -178,3 +178,31 @@ def test_bar_labels_are_wrapped_whole_rather_than_rotated():
 
     assert bar_label("Rap / hip-hop") == "Rap /\nhip-hop" and bar_label("Palestrina") == "Palestrina"
     assert bar_label("Essen folksongs").replace("\n", " ") == "Essen folksongs"
+
+
+def test_twelve_exported_models_of_the_default_size_and_the_page_fit_in_40_mb(tmp_path):
+    """The page carries every genre's weights in float32 (base64 in a plain script): 12 of the experiment's models,
+    with the page's scripts and HTML, stay under 40 MB."""
+    from importlib import resources
+
+    from midi_genres.model.checkpoint import save_checkpoint
+    from midi_genres.model.export import export_web_model
+    from midi_genres.model.transformer import ModelConfig, MusicTransformer
+    from midi_genres.present.gallery import WEB_ASSETS
+    from midi_genres.tokens import make_tokenizer
+
+    tok = make_tokenizer("event")
+    cfg = ModelConfig(vocab_size=tok.size)  # the schema's defaults: the experiment's architecture
+    model = MusicTransformer(cfg)
+    save_checkpoint({"model_state": model.state_dict(), "model_config": cfg.to_dict(), "vocab": tok.names},
+                    tmp_path / "bach.pt")
+    export_web_model(checkpoint_path=tmp_path / "bach.pt", out_path=tmp_path / "bach.js", genre="bach", title="Bach",
+                     tokenizer="event", tempo_bpm=90, drums=False)
+    text = (tmp_path / "bach.js").read_text()
+    assert text.startswith("MG.registerModel({") and f'"floats": {model.num_parameters()}' in text
+    web = resources.files("midi_genres.present") / "web"
+    assets = sum(len((web / name).read_bytes()) for name in WEB_ASSETS)
+    assert 12 * len(text) + assets + 200_000 < 40e6
+    with pytest.raises(ValueError, match="vocabulary"):
+        export_web_model(checkpoint_path=tmp_path / "bach.pt", out_path=tmp_path / "remi.js", genre="bach",
+                         title="Bach", tokenizer="remi", tempo_bpm=90, drums=False)
