@@ -17,9 +17,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from harness import REPO, Run, script_output
+
 VARIANTS = {  # name: (precision, attention forward only, freed memory kept for reuse)
     "before": ("bf16", "sdpa", False),
     "bf16 sdpa": ("bf16", "sdpa", True),
@@ -79,6 +79,16 @@ def main() -> None:
         label = ("before: bf16, SDPA, freed memory returned" if variant == "before"
                  else f"{precision}, {dict(sdpa='SDPA').get(attention, attention + ' kernel')}")
         print(f"| {label} | {sec:.2f} | {before / sec:.2f}x | {runs[variant][0]['nll']:,.1f} |")
+
+
+def section(run: Run) -> None:
+    """Skipped in a quick run and without a finished workflow run."""
+    if run.quick or not list((REPO / "results/checkpoints").glob("*.pt")):
+        return
+    run.heading("One evaluate_model job's scoring (benchmarks/evaluation.py; each variant a fresh process, median of 3 "
+                "interleaved rounds)")
+    for line in script_output("evaluation.py"):
+        run.emit(line)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The training candidates `benchmarks/run.py` times compute what the default training computes."""
+"""The training candidates the benchmarks (`benchmarks/variants.py`) time compute what the default training computes."""
 
 import sys
 from pathlib import Path
@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import run as bench  # noqa: E402
+import variants as bench  # noqa: E402
 
 from midi_genres.model.transformer import causal_attention  # noqa: E402
 
