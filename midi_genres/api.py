@@ -45,7 +45,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TEMPO = 120.0  # bpm of a model whose checkpoint has no card (trained before model cards)
 SEGMENT_BARS = 8  # a scored file's interval is over segments of this many bars
-CHECKPOINT_NAME = re.compile(r"^(?P<genre>.+?)(?:\.seed(?P<rep>[1-9][0-9]*))?\.pt$")
+# <genre>[.fold<k>][.seed<k>][.best_dev].pt: the command plays fold 1's models (the genre's), at the checkpoint the
+# run chose (train.select, in summary.tsv's "selected" column; the last one for runs from before the column)
+CHECKPOINT_NAME = re.compile(
+    r"^(?P<genre>.+?)(?:\.fold(?P<fold>[0-9]+))?(?:\.seed(?P<rep>[1-9][0-9]*))?(?P<best>\.best_dev)?\.pt$")
 RUN_HINT = "`make run` (or `snakemake --cores 2`) trains a run; another run's folder is chosen with --results DIR"
 SCORE_COLUMNS = ["genre", "title", "notes", "tokens", "seconds", "bits", "bits_per_token", "bits_per_note",
                  "bits_per_note_low", "bits_per_note_high", "bits_per_second", *PART_COLUMNS]
@@ -61,17 +64,20 @@ class PlayError(ValueError):
 
 
 def run_checkpoints(results: str | os.PathLike = "results") -> dict[str, list[Path]]:
-    """Checkpoints of every genre of a finished run: genre -> [first model, ``.seed1``, ``.seed2``, ...], genres in the
-    order of ``summary.tsv`` when present. ``PlayError`` if the folder holds none."""
+    """Checkpoints of every genre of a finished run: genre -> [first model, ``.seed1``, ``.seed2``, ...] (fold 1's, at
+    the checkpoint the run chose), genres in the order of ``summary.tsv`` when present. ``PlayError`` if the folder
+    holds none."""
     folder = Path(results) / "checkpoints"
+    rows = summary_rows(results)
+    best_dev = bool(rows) and rows[0].get("selected") == "best_dev"
     found: dict[str, dict[int, Path]] = {}
     for path in sorted(folder.glob("*.pt")) if folder.is_dir() else []:
         match = CHECKPOINT_NAME.match(path.name)
-        if match:
+        if match and match["fold"] is None and bool(match["best"]) == best_dev:
             found.setdefault(match["genre"], {})[int(match["rep"] or 0)] = path
     if not found:
         raise PlayError(f"no trained models in {folder}: no finished run there. {RUN_HINT}")
-    order = [row["genre"] for row in summary_rows(results)]
+    order = [row["genre"] for row in rows]
     genres = [g for g in order if g in found] + sorted(g for g in found if g not in order)
     return {g: [found[g][k] for k in sorted(found[g])] for g in genres}
 
@@ -124,7 +130,7 @@ def tokenizer_of(checkpoint: dict, path: str | os.PathLike = "checkpoint") -> st
 
 
 def genre_of(path: str | os.PathLike) -> str:
-    """The genre a checkpoint file's name says (``bach.seed1.pt`` -> ``bach``)."""
+    """The genre a checkpoint file's name says (``bach.seed1.pt``, ``bach.fold2.best_dev.pt`` -> ``bach``)."""
     match = CHECKPOINT_NAME.match(Path(path).name)
     return match["genre"] if match else Path(path).stem
 
@@ -343,7 +349,8 @@ class TrainedModel:
         stream = self.tokenizer.encode(notes)
         nll = token_nll(self.model, stream, precision=self.precision)
         seconds = steps_to_seconds(max(n.end for n in notes), self.tempo)
-        row, _ = likelihood_tables(self.genre, name, stream, nll, self.tokenizer, [len(notes)], seconds)
+        piece = {"notes": len(notes), "piece_id": name, "family": name}
+        row, _ = likelihood_tables(self.genre, name, stream, nll, self.tokenizer, [piece], seconds)
         row["bits_per_note_low"], row["bits_per_note_high"] = self._segment_interval(stream, nll, notes)
         return {"genre": self.genre, "title": self.title, **{c: row[c] for c in SCORE_COLUMNS[2:]}}
 

@@ -1,25 +1,28 @@
 # Stage: analysis. What each model learned, measured for every seeded model ({rep}): held-out likelihood of
-# every model on every genre (the cross-genre matrix, with intervals), the n-gram floor, the sample batches
+# every model (every fold {fold} and kept checkpoint {ckpt}) on every genre (the cross-genre matrix, with
+# intervals over tune families), the n-gram floor, the sample batches
 # against their corpus (musical statistics, memorisation), the models as a classifier, the synthetic
 # generators' rules, and the summary table.
 
 
+# Fold k's model scores fold k's held-out pieces of every genre: its own genre's pieces it never saw the family
+# of, and, over the folds, every piece of the other genres once.
 rule evaluate_model:
     input:
-        checkpoint=R("checkpoints/{genre}{rep}.pt"),
-        val=expand(T("{data}.val.npy"), data=GENRES),
-        pieces=expand(T("{data}.pieces.tsv"), data=GENRES),
+        checkpoint=R("checkpoints/{genre}{fold}{rep}{ckpt}.pt"),
+        val=lambda wc: expand(T("{data}{fold}.val.npy"), data=GENRES, fold=wc.fold),
+        pieces=lambda wc: expand(T("{data}{fold}.pieces.tsv"), data=GENRES, fold=wc.fold),
     output:
-        table=R("eval/{genre}{rep}.tsv"),
-        pieces=R("eval/{genre}{rep}.pieces.tsv"),
+        table=R("eval/{genre}{fold}{rep}{ckpt}.tsv"),
+        pieces=R("eval/{genre}{fold}{rep}{ckpt}.pieces.tsv"),
     params:
         tokenizer=TOKENIZER,
         genres=GENRES,
         tempos={g: source(g)["tempo"] for g in GENRES},
     log:
-        "logs/evaluate_model/{genre}{rep}.log",
+        "logs/evaluate_model/{genre}{fold}{rep}{ckpt}.log",
     benchmark:
-        "logs/evaluate_model/{genre}{rep}.benchmark.tsv"
+        "logs/evaluate_model/{genre}{fold}{rep}{ckpt}.benchmark.tsv"
     threads: 1
     resources:
         mem_mb=1500,
@@ -32,21 +35,21 @@ rule evaluate_model:
 
 rule ngram_floor:
     input:
-        train=T("{genre}.npy"),
-        val=T("{genre}.val.npy"),
-        pieces=T("{genre}.pieces.tsv"),
+        train=T("{genre}{fold}.npy"),
+        val=T("{genre}{fold}.val.npy"),
+        pieces=T("{genre}{fold}.pieces.tsv"),
     output:
-        table=R("ngram/{genre}.tsv"),
-        pieces=R("ngram/{genre}.pieces.tsv"),
+        table=R("ngram/{genre}{fold}.tsv"),
+        pieces=R("ngram/{genre}{fold}.pieces.tsv"),
     params:
         tokenizer=TOKENIZER,
         order=config["metrics"]["ngram_order"],
         max_tokens=config["metrics"]["ngram_max_tokens"],
         tempo=tempo_of("genre"),
     log:
-        "logs/ngram_floor/{genre}.log",
+        "logs/ngram_floor/{genre}{fold}.log",
     benchmark:
-        "logs/ngram_floor/{genre}.benchmark.tsv"
+        "logs/ngram_floor/{genre}{fold}.benchmark.tsv"
     resources:
         mem_mb=1500,
         runtime=10,
@@ -60,12 +63,12 @@ rule ngram_floor:
 # one of each held-out piece as it is read, mixed by entropy (analysis/ppm.py), on the same pieces and targets.
 rule ppm_floor:
     input:
-        train=T("{genre}.npy"),
-        val=T("{genre}.val.npy"),
-        pieces=T("{genre}.pieces.tsv"),
+        train=T("{genre}{fold}.npy"),
+        val=T("{genre}{fold}.val.npy"),
+        pieces=T("{genre}{fold}.pieces.tsv"),
     output:
-        table=R("ppm/{genre}.tsv"),
-        pieces=R("ppm/{genre}.pieces.tsv"),
+        table=R("ppm/{genre}{fold}.tsv"),
+        pieces=R("ppm/{genre}{fold}.pieces.tsv"),
     params:
         tokenizer=TOKENIZER,
         max_order=config["metrics"]["ppm_max_order"],
@@ -73,9 +76,9 @@ rule ppm_floor:
         max_tokens=config["metrics"]["ngram_max_tokens"],
         tempo=tempo_of("genre"),
     log:
-        "logs/ppm_floor/{genre}.log",
+        "logs/ppm_floor/{genre}{fold}.log",
     benchmark:
-        "logs/ppm_floor/{genre}.benchmark.tsv"
+        "logs/ppm_floor/{genre}{fold}.benchmark.tsv"
     resources:
         mem_mb=1500,
         runtime=10,
@@ -87,7 +90,7 @@ rule ppm_floor:
 
 rule aggregate_cross_genre:
     input:
-        pieces=each_model(R("eval/{genre}{rep}.pieces.tsv")),
+        pieces=each_fold_model(R("eval/{genre}{fold}{rep}{ckpt}.pieces.tsv")),
     output:
         matrix=R("cross_genre.tsv"),
         cells=R("cross_genre_cells.tsv"),
@@ -173,7 +176,7 @@ rule aggregate_metrics:
 
 rule score_fidelity:
     input:
-        checkpoint=R("checkpoints/{genre}.pt"),
+        checkpoint=selected_checkpoint("{genre}"),
         samples=expand(R("samples_batch/{data}.npy"), data=GENRES),
         crossprompt=[R(f"crossprompt/{m}__from__{p}.npy") for m, p in crossprompt_pairs()],
         prompts=[R(f"crossprompt/{m}__from__{p}.prompt.json") for m, p in crossprompt_pairs()],
@@ -200,7 +203,7 @@ rule score_fidelity:
 
 rule aggregate_fidelity:
     input:
-        eval_pieces=expand(R("eval/{genre}.pieces.tsv"), genre=GENRES),
+        eval_pieces=expand(R("eval/{genre}{ckpt}.pieces.tsv"), genre=GENRES, ckpt=SELECTED),
         scores=expand(R("fidelity/{genre}.tsv"), genre=GENRES),
     output:
         table=R("fidelity.tsv"),
@@ -260,14 +263,100 @@ rule aggregate_generator_rules:
         "../workflow_scripts/aggregate_generator_rules.py"
 
 
+rule measure_window:
+    input:
+        train=T("{genre}.npy"),
+        val=T("{genre}.val.npy"),
+        pieces=T("{genre}.pieces.tsv"),
+    output:
+        table=R("window/{genre}.tsv"),
+    params:
+        tokenizer=TOKENIZER,
+        max_len=config["model"]["max_len"],
+    log:
+        "logs/measure_window/{genre}.log",
+    benchmark:
+        "logs/measure_window/{genre}.benchmark.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/measure_window.py"
+
+
+rule aggregate_window:
+    input:
+        tables=expand(R("window/{genre}.tsv"), genre=GENRES),
+    output:
+        table=R("window.tsv"),
+    log:
+        "logs/aggregate_window/all.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/aggregate_window.py"
+
+
+# Held-out pieces (fold 1's) and one seeded model's samples: repeated bars and bar similarity by lag.
+rule measure_structure:
+    input:
+        val=T("{genre}.val.npy"),
+        pieces=T("{genre}.pieces.tsv"),
+        samples=R("samples_batch/{genre}{rep}.npy"),
+    output:
+        table=R("structure/{genre}{rep}.tsv"),
+    params:
+        tokenizer=TOKENIZER,
+        drums=drums_of("genre"),
+    log:
+        "logs/measure_structure/{genre}{rep}.log",
+    benchmark:
+        "logs/measure_structure/{genre}{rep}.benchmark.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/measure_structure.py"
+
+
+rule aggregate_structure:
+    input:
+        tables=each_model(R("structure/{genre}{rep}.tsv")),
+        windows=expand(R("window/{genre}.tsv"), genre=GENRES),
+    output:
+        table=R("structure.tsv"),
+        figure=R("structure.png"),
+    params:
+        genres=GENRES,
+        titles=genre_titles(),
+        tables={g: each_model(R("structure/{genre}{rep}.tsv"), [g]) for g in GENRES},
+        tokenizer=TOKENIZER,
+    log:
+        "logs/aggregate_structure/all.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/aggregate_structure.py"
+
+
 rule summarise_run:
     input:
         samples=expand(R("samples/{genre}.mid"), genre=GENRES),
-        stats=expand(T("{genre}.stats.json"), genre=GENRES),
+        stats=each_fold(T("{genre}{fold}.stats.json")),
         histories=expand(R("train/{genre}.tsv"), genre=GENRES),
-        eval_pieces=each_model(R("eval/{genre}{rep}.pieces.tsv")),
-        ngram_pieces=expand(R("ngram/{genre}.pieces.tsv"), genre=GENRES),
-        ppm_pieces=expand(R("ppm/{genre}.pieces.tsv"), genre=GENRES),
+        eval_pieces=each_fold_model(R("eval/{genre}{fold}{rep}{ckpt}.pieces.tsv")),
+        ngram_pieces=each_fold(R("ngram/{genre}{fold}.pieces.tsv")),
+        ppm_pieces=each_fold(R("ppm/{genre}{fold}.pieces.tsv")),
         metrics=each_model(R("metrics/{genre}{rep}.tsv")),
         memorisation=each_model(R("memorisation/{genre}{rep}.tsv")),
         batches=each_model(R("samples_batch/{genre}{rep}.tsv")),
@@ -277,6 +366,8 @@ rule summarise_run:
     params:
         genres=GENRES,
         sources=genre_sources(),
+        stats={g: each_fold(T("{genre}{fold}.stats.json"), [g]) for g in GENRES},
+        selected=SELECT,
         metrics={g: each_model(R("metrics/{genre}{rep}.tsv"), [g]) for g in GENRES},
         memorisation={g: each_model(R("memorisation/{genre}{rep}.tsv"), [g]) for g in GENRES},
         batches={g: each_model(R("samples_batch/{genre}{rep}.tsv"), [g]) for g in GENRES},
@@ -290,3 +381,31 @@ rule summarise_run:
         "../envs/midi-genres.yaml"
     script:
         "../workflow_scripts/summarise_run.py"
+
+
+# Only with a dev set (split.dev_fraction): the last and the best-dev checkpoint of every model on the same
+# held-out pieces, and the step each was chosen at.
+rule compare_checkpoints:
+    input:
+        last=each_fold_model(R("eval/{genre}{fold}{rep}{ckpt}.pieces.tsv"), ckpt=""),
+        best_dev=each_fold_model(R("eval/{genre}{fold}{rep}{ckpt}.pieces.tsv"), ckpt=".best_dev"),
+        histories=each_fold_model(R("train/{genre}{fold}{rep}.tsv")),
+    output:
+        table=R("checkpoint_choice.tsv"),
+    params:
+        genres=GENRES,
+        selected=SELECT,
+        last_pieces={g: each_fold_model(R("eval/{genre}{fold}{rep}{ckpt}.pieces.tsv"), [g], "") for g in GENRES},
+        best_pieces={
+            g: each_fold_model(R("eval/{genre}{fold}{rep}{ckpt}.pieces.tsv"), [g], ".best_dev") for g in GENRES
+        },
+        histories={g: each_fold_model(R("train/{genre}{fold}{rep}.tsv"), [g]) for g in GENRES},
+    log:
+        "logs/compare_checkpoints/all.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/compare_checkpoints.py"

@@ -67,9 +67,47 @@ def one_of(names):
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
+def _split_settings():
+    """split.folds, the dev set's share (split.dev_fraction, null resolved by train.select) and train.select, checked
+    together before any job."""
+    select = config["train"]["select"]
+    dev = config["split"]["dev_fraction"]
+    dev = (0.1 if select == "best_dev" else 0.0) if dev is None else dev
+    if select == "best_dev" and dev == 0:
+        raise ValueError("config train.select is best_dev but split.dev_fraction is 0: best_dev needs a dev set "
+                         "(split.dev_fraction above 0, or null for 0.1)")
+    overriding = [g for g, o in config.get("overrides", {}).items() if "select" in o.get("train", {})]
+    if overriding:
+        raise ValueError(f"config overrides {overriding} set train.select, which holds for the whole run")
+    return config["split"]["folds"], dev, select
+
+
+FOLDS, DEV_FRACTION, SELECT = _split_settings()
+DEV = DEV_FRACTION > 0
+SELECTED = ".best_dev" if SELECT == "best_dev" else ""  # file-name suffix of the chosen checkpoint
+
+
+def folds():
+    """File-name suffixes of the folds (split.folds): "" for fold 1 (the files of a one-fold run), then ".fold2",
+    ".fold3", ..."""
+    return [""] + [f".fold{k}" for k in range(2, FOLDS + 1)]
+
+
+def checkpoint_variants():
+    """File-name suffixes of the checkpoints every training keeps: "" (the last) and, with a dev set, ".best_dev"."""
+    return ["", ".best_dev"] if DEV else [""]
+
+
+def selected_checkpoint(stem):
+    """The chosen checkpoint (train.select) of a model, ``stem`` being e.g. "{genre}" or "{genre}{rep}"."""
+    return R(f"checkpoints/{stem}{SELECTED}.pt")
+
+
 wildcard_constraints:
     genre=one_of(GENRES),
     rep=r"(\.seed[1-9][0-9]*)?",
+    fold=r"(\.fold[2-9]|\.fold[1-9][0-9]+)?",
+    ckpt=r"(\.best_dev)?",
 
 
 def replicates(genre):
@@ -79,15 +117,32 @@ def replicates(genre):
 
 
 def each_model(pattern, genres=None):
-    """``pattern`` (with ``{genre}`` and ``{rep}``) for every genre and every one of its seeded models."""
+    """``pattern`` (with ``{genre}`` and ``{rep}``) for every genre and every one of its seeded models (fold 1)."""
     return [pattern.format(genre=g, rep=r) for g in genres or GENRES for r in replicates(g)]
+
+
+def each_fold_model(pattern, genres=None, ckpt=SELECTED):
+    """``pattern`` (with ``{genre}``, ``{fold}``, ``{rep}`` and ``{ckpt}``) for every genre, fold and seeded model,
+    at the chosen checkpoint unless ``ckpt`` says otherwise."""
+    return [pattern.format(genre=g, fold=f, rep=r, ckpt=ckpt) for g in genres or GENRES for f in folds()
+            for r in replicates(g)]
+
+
+def each_fold(pattern, genres=None):
+    """``pattern`` (with ``{genre}`` and ``{fold}``) for every genre and fold."""
+    return [pattern.format(genre=g, fold=f) for g in genres or GENRES for f in folds()]
+
+
+def train_settings(settings):
+    """A train section as the training takes it: without the workflow's own keys (seeds, select)."""
+    return {k: v for k, v in settings.items() if k not in ("seeds", "select")}
 
 
 def train_section(genre, rep):
     """The training settings of one seeded model: the genre's train section, its seed moved on by the replicate."""
     settings = section("train", genre)
     replicate = int(rep[len(".seed") :] or 0)
-    return {**{k: v for k, v in settings.items() if k != "seeds"}, "seed": settings["seed"] + replicate}
+    return {**train_settings(settings), "seed": settings["seed"] + replicate}
 
 
 def model_card_facts(genre):
@@ -169,7 +224,7 @@ def conditional_train_section():
     (train.steps x genres, unless conditional.steps says otherwise) and as many evaluations as one of them."""
     steps = config["conditional"]["steps"] or config["train"]["steps"] * len(GENRES)
     evals = max(1, config["train"]["steps"] // config["train"]["eval_interval"])
-    settings = {k: v for k, v in config["train"].items() if k != "seeds"}
+    settings = train_settings(config["train"])
     return {**settings, "steps": steps, "eval_interval": max(1, steps // evals)}
 
 
@@ -179,9 +234,11 @@ def conditional_samples():
 
 
 def learned_outputs():
-    """What each model learned, taken apart (rules/analysis.smk): parts, the classifier, the synthetic rules."""
+    """What each model learned, taken apart (rules/analysis.smk): parts, the classifier, the synthetic rules, what
+    the window holds and structure above the bar."""
     rules = [R("rules.tsv"), R("rules.png")] if genres_of_kind("synthetic") else []
-    return [R("heldout.png"), R("fidelity.tsv"), R("fidelity.png"), *rules]
+    return [R("heldout.png"), R("fidelity.tsv"), R("fidelity.png"), *rules, R("window.tsv"), R("structure.tsv"),
+            R("structure.png")]
 
 
 def findings_figures():
@@ -191,6 +248,8 @@ def findings_figures():
                (R("fidelity.png"), "Does the music pass as its genre? The twelve models as a classifier")]
     if genres_of_kind("synthetic"):
         figures.append((R("rules.png"), "The synthetic generators' rules: their pieces and the models' samples"))
+    figures.append((R("structure.png"), "Structure above the bar: how alike bars are by lag, held-out pieces and "
+                    "samples, beside the bars the context holds"))
     return figures
 
 
@@ -304,6 +363,16 @@ def training_audio_outputs():
     return expand(R("audio/training/{genre}"), genre=GENRES) if wanted else []
 
 
+def web_models():
+    """Each genre's model (its first seed) exported for the gallery page to play (rule export_web_model)."""
+    return expand(R("web/models/{genre}.js"), genre=GENRES)
+
+
+def sample_sections():
+    """Each genre's sample section (with its overrides): the gallery page's sampling defaults."""
+    return {g: section("sample", g) for g in GENRES}
+
+
 def listen_and_look_outputs():
     """The final outputs of rules/presentation.smk beyond the per-genre products: training curves, audio, the models
     exported for the page and the gallery page."""
@@ -333,14 +402,15 @@ def per_genre_products():
         genre=GENRES,
     ) + expand(R("rules/{genre}.tsv"), genre=genres_of_kind("synthetic"))
     per_model = [
-        R("checkpoints/{genre}{rep}.pt"),
-        R("train/{genre}{rep}.tsv"),
-        R("eval/{genre}{rep}.tsv"),
         R("samples_batch/{genre}{rep}.tsv"),
         R("metrics/{genre}{rep}.tsv"),
         R("memorisation/{genre}{rep}.tsv"),
     ]
-    return per_genre + [path for pattern in per_model for path in each_model(pattern)]
+    trained = each_fold_model(R("checkpoints/{genre}{fold}{rep}.pt")) + each_fold_model(R("train/{genre}{fold}{rep}.tsv"))
+    scored = [path for ckpt in checkpoint_variants() for path in each_fold_model(R("eval/{genre}{fold}{rep}{ckpt}.tsv"), ckpt=ckpt)]
+    return per_genre + [path for pattern in per_model for path in each_model(pattern)] + trained + scored + each_fold(
+        R("ngram/{genre}{fold}.tsv")) + each_fold(R("ppm/{genre}{fold}.tsv")) + (
+        [R("checkpoint_choice.tsv")] if DEV else [])
 
 
 def all_outputs():

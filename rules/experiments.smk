@@ -6,7 +6,7 @@
 
 rule sample_crossprompt:
     input:
-        checkpoint=R("checkpoints/{model}.pt"),
+        checkpoint=selected_checkpoint("{model}"),
         prompt_val=T("{prompt}.val.npy"),
     output:
         tokens=R("crossprompt/{model}__from__{prompt}.npy"),
@@ -153,8 +153,8 @@ rule evaluate_conditional:
         checkpoint=R("conditional/checkpoint.pt"),
         val=expand(T("{genre}.val.npy"), genre=GENRES),
         pieces=expand(T("{genre}.pieces.tsv"), genre=GENRES),
-        separate=expand(R("eval/{genre}.tsv"), genre=GENRES),
-        separate_pieces=expand(R("eval/{genre}.pieces.tsv"), genre=GENRES),
+        separate=expand(R("eval/{genre}{ckpt}.tsv"), genre=GENRES, ckpt=SELECTED),
+        separate_pieces=expand(R("eval/{genre}{ckpt}.pieces.tsv"), genre=GENRES, ckpt=SELECTED),
     output:
         table=R("conditional/likelihood.tsv"),
         figure=R("conditional/likelihood.png"),

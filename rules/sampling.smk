@@ -4,7 +4,7 @@
 
 rule sample:
     input:
-        checkpoint=R("checkpoints/{genre}.pt"),
+        checkpoint=selected_checkpoint("{genre}"),
     output:
         midi=R("samples/{genre}.mid"),
     params:
@@ -28,7 +28,7 @@ rule sample:
 
 rule sample_batch:
     input:
-        checkpoint=R("checkpoints/{genre}{rep}.pt"),
+        checkpoint=selected_checkpoint("{genre}{rep}"),
     output:
         tokens=R("samples_batch/{genre}{rep}.npy"),
         table=R("samples_batch/{genre}{rep}.tsv"),

@@ -1,5 +1,6 @@
-# Stage: tokens. A genre's MIDI folder -> training and validation token streams (whole tune families held
-# out), stats and the pieces table.
+# Stage: tokens. A genre's MIDI folder -> per fold (split.folds; fold 1's files carry no suffix) training and
+# validation token streams (whole tune families held out), a dev stream where split.dev_fraction asks for one,
+# stats and the pieces table.
 
 
 rule tokenize:
@@ -8,14 +9,16 @@ rule tokenize:
         manifest="data/midi/{genre}.manifest.tsv",
         notes="data/midi/{genre}.notes.npz",
     output:
-        train=T("{genre}.npy"),
-        val=T("{genre}.val.npy"),
-        stats=T("{genre}.stats.json"),
-        pieces=T("{genre}.pieces.tsv"),
+        train=expand(T("{{genre}}{fold}.npy"), fold=folds()),
+        val=expand(T("{{genre}}{fold}.val.npy"), fold=folds()),
+        stats=expand(T("{{genre}}{fold}.stats.json"), fold=folds()),
+        pieces=expand(T("{{genre}}{fold}.pieces.tsv"), fold=folds()),
+        dev=expand(T("{{genre}}{fold}.dev.npy"), fold=folds() if DEV else []),
     params:
         tokenizer=TOKENIZER,
         val_fraction=config["corpus"]["val_fraction"],
         train_tokens=config["corpus"]["train_tokens"],
+        dev_fraction=DEV_FRACTION,
     log:
         "logs/tokenize/{genre}.log",
     benchmark:

@@ -163,7 +163,8 @@ def test_score_json_equals_the_evaluation(run):
         stream = tok.encode(notes)
         nll = token_nll(model, stream, precision=trained_precision(checkpoint, torch.device("cpu")))
         seconds = steps_to_seconds(max(n.end for n in notes), facts["tempo"])
-        expected, _ = likelihood_tables(genre, "piece", stream, nll, tok, [len(notes)], seconds)
+        expected, _ = likelihood_tables(genre, "piece", stream, nll, tok,
+                                        [{"notes": len(notes), "piece_id": "piece", "family": "piece"}], seconds)
         got = scored[genre]
         assert got["notes"] == len(notes) and got["tokens"] == len(stream) - 1
         for column in ("bits_per_note", "bits_per_token", "bits_per_second", *PART_COLUMNS):

@@ -110,9 +110,14 @@ def test_a_model_is_scored_in_the_precision_it_trained_in(tmp_path, trained, sco
                            table_path=tmp_path / "eval.tsv", pieces_table_path=tmp_path / "eval.pieces.tsv")[0]
     tokens = np.load(val)
     expected = {p: likelihood_tables("scales", "scales", tokens, E.token_nll(model, tokens, precision=p), TOK,
-                                     [16] * 3, row["seconds"])[0]["bits_per_token"] for p in ("fp32", "bf16")}
+                                     piece_rows(16, 3), row["seconds"])[0]["bits_per_token"] for p in ("fp32", "bf16")}
     assert expected["fp32"] != expected["bf16"]
     assert row["bits_per_token"] == expected[scored]
+
+
+def piece_rows(notes: int, n: int) -> list[dict]:
+    """``n`` pieces of ``notes`` notes each, each its own tune family, as the pieces table lists them."""
+    return [{"notes": notes, "piece_id": f"p{i}", "family": f"p{i}"} for i in range(n)]
 
 
 def test_a_uniform_model_costs_log2_vocab_bits_per_token():
@@ -121,7 +126,7 @@ def test_a_uniform_model_costs_log2_vocab_bits_per_token():
         model.head.weight.zero_()
         model.head.bias.zero_()
     tokens = np.concatenate([TOK.encode([Note(60, i, i + 1) for i in range(9)])] * 4)
-    row, _ = likelihood_tables("u", "u", tokens, E.token_nll(model, tokens), TOK, [9] * 4, seconds=4.0)
+    row, _ = likelihood_tables("u", "u", tokens, E.token_nll(model, tokens), TOK, piece_rows(9, 4), seconds=4.0)
     n = len(tokens) - 1
     assert row["tokens"] == n
     assert row["bits_per_token"] == pytest.approx(math.log2(291), abs=1e-4)
@@ -167,8 +172,9 @@ def test_evaluate_model_tables_and_the_cross_genre_matrix(tmp_path):
     assert float(rows[0]["bits_per_note"]) == pytest.approx(bits / 48, rel=1e-3)
     assert float(rows[0]["bits_per_note_low"]) < float(rows[0]["bits_per_note"]) < float(rows[0]["bits_per_note_high"])
     pieces = read_table(tables[0].with_suffix(".pieces.tsv"))
-    assert [(r["data"], r["piece"]) for r in pieces] == [("scales", "0"), ("scales", "1"), ("scales", "2"),
-                                                          ("chords", "0"), ("chords", "1")]
+    assert [(r["data"], r["piece_id"], r["family"]) for r in pieces] == [
+        ("scales", f"scales{j}", f"scales{j}") for j in range(3)] + [("chords", f"chords{j}", f"chords{j}")
+                                                                     for j in range(2)]
     assert sum(float(r["bits"]) for r in pieces[:3]) == pytest.approx(bits, abs=0.1)
     before = tables[0].read_bytes()
     evaluate("scales", tables[0])

@@ -274,8 +274,8 @@ def test_notes_cache_holds_what_reading_the_files_gives_and_tokenize_agrees(song
     with_cache = tokenize_folder(tmp_path / "g", tmp_path / "g.manifest.tsv", 0.2)
     notes_cache_path(tmp_path / "g.manifest.tsv").unlink()
     without = tokenize_folder(tmp_path / "g", tmp_path / "g.manifest.tsv", 0.2)
-    assert all(np.array_equal(a, b) for a, b in zip(with_cache[:2], without[:2]))
-    assert with_cache[2:] == without[2:]
+    assert np.array_equal(with_cache[0].train, without[0].train) and np.array_equal(with_cache[0].val, without[0].val)
+    assert (with_cache[0].stats, with_cache[0].rows) == (without[0].stats, without[0].rows)
 
 
 def test_a_cache_that_does_not_match_the_manifest_is_ignored(songs, tmp_path):
@@ -295,5 +295,5 @@ def test_a_file_changed_after_the_import_is_read_again(songs, tmp_path):
     (tmp_path / "g" / rows[1]["file"]).write_bytes(b"garbage")
     cached = read_notes_cache(tmp_path / "g.manifest.tsv", tmp_path / "g")
     assert cached[0] is None and cached[1] is None and all(c is not None for c in cached[2:])
-    stats = tokenize_folder(tmp_path / "g", tmp_path / "g.manifest.tsv", 0.2)[2]
+    stats = tokenize_folder(tmp_path / "g", tmp_path / "g.manifest.tsv", 0.2)[0].stats
     assert stats.skipped == 1 and stats.notes_train + stats.notes_val == 1 + sum(int(r["notes"]) for r in rows[2:])

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from midi_genres.core.history import best_dev_step, read_history
 from midi_genres.core.notes import Note
-from midi_genres.model.train import TrainConfig, fixed_windows, lr_at, train
+from midi_genres.model.train import TrainConfig, fixed_windows, lr_at, train, train_genre
 from midi_genres.model.transformer import ModelConfig
 from midi_genres.tokens.event import EventTokenizer
 
@@ -150,3 +151,37 @@ def test_reuse_freed_memory_spares_the_page_faults_of_training_steps():
             .stdout.split() for arg in ("0", "1")}
     assert runs["1"][0] == "True"
     assert int(runs["1"][1]) * 4 < int(runs["0"][1]), runs  # page faults per step
+
+
+def test_best_dev_is_chosen_by_the_dev_stream_alone():
+    """The checkpoint best_dev keeps is the lowest dev loss; changing the held-out test stream moves nothing."""
+    train_stream, dev = scale_stream(12), scale_stream(3)[::-1].copy()  # descending: a dev set it overfits against
+    cfg = TrainConfig(steps=80, batch_size=8, lr=3e-3, warmup_steps=5, eval_interval=10, eval_windows=4)
+    ckpt, history = train(train_stream, scale_stream(2), TINY, cfg, TOK.names, dev_tokens=dev)
+    best = ckpt["best_dev"]
+    assert [row["step"] for row in history] == list(range(10, 81, 10)) and all("dev_loss" in r for r in history)
+    assert best["step"] == best_dev_step(history) and best["dev_loss"] == min(r["dev_loss"] for r in history)
+    other_test = np.random.default_rng(0).integers(4, TOK.size, 600).astype(np.uint16)
+    moved, moved_history = train(train_stream, other_test, TINY, cfg, TOK.names, dev_tokens=dev)
+    assert moved["best_dev"]["step"] == best["step"]
+    assert [r["dev_loss"] for r in moved_history] == [r["dev_loss"] for r in history]
+    assert [r["val_loss"] for r in moved_history] != [r["val_loss"] for r in history]  # the test stream did change
+    for name, tensor in best["model_state"].items():
+        assert torch.equal(tensor, moved["best_dev"]["model_state"][name]), name
+    without, plain_history = train(train_stream, scale_stream(2), TINY, cfg, TOK.names)
+    assert "best_dev" not in without and "dev_loss" not in plain_history[0]
+    for name, tensor in without["model_state"].items():  # the dev set steers nothing of the training itself
+        assert torch.equal(tensor, ckpt["model_state"][name]), name
+
+
+def test_train_genre_writes_the_best_dev_checkpoint_beside_the_last(tmp_path):
+    write_tokens(tmp_path)
+    np.save(tmp_path / "dev.npy", scale_stream(3))
+    settings = {**RESUME_TRAIN, "steps": 200}
+    train_genre(train_path=tmp_path / "train.npy", val_path=tmp_path / "val.npy", model_params=RESUME_MODEL,
+                train_params=settings, checkpoint_path=tmp_path / "last.pt", history_path=tmp_path / "h.tsv",
+                dev_path=tmp_path / "dev.npy", best_dev_checkpoint_path=tmp_path / "best.pt")
+    last, best = (torch.load(tmp_path / f, weights_only=True) for f in ("last.pt", "best.pt"))
+    history = read_history(tmp_path / "h.tsv")
+    assert best["card"]["selected_step"] == best_dev_step(history) and "dev_loss" in history[0]
+    assert "selected" not in last["card"] and last["train_config"] == best["train_config"]

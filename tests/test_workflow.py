@@ -236,6 +236,41 @@ def test_two_seeds_and_a_token_cap_give_every_number_its_spread_and_equal_data(t
     assert len(cells) == 4 and all(c["seeds"] == "2" for c in cells)
 
 
+@pytest.mark.slow
+def test_two_folds_with_best_dev_score_every_piece_once_and_choose_without_the_test_pieces(tmp_path):
+    cfg = tiny_config()
+    cfg["genres"] = ["bach", "rap"]
+    cfg["split"] = {"folds": 2, "dev_fraction": 0.2}
+    cfg["train"]["select"] = "best_dev"
+    cfg["corpus"]["max_pieces"] = 12
+    cfg["audio"]["enabled"] = False
+    snakemake(tmp_path, "--cores", "2", config=cfg)
+    results = tmp_path / "results"
+    for genre in cfg["genres"]:
+        pieces = {fold: list(csv.DictReader(open(tmp_path / f"data/tokens/{genre}{fold}.pieces.tsv"), delimiter="\t"))
+                  for fold in ("", ".fold2")}
+        held = [{r["piece_id"] for r in rows if r["split"] == "val"} for rows in pieces.values()]
+        assert held[0] and held[1] and not held[0] & held[1]  # the folds partition the pieces
+        assert held[0] | held[1] == {r["piece_id"] for r in pieces[""]}
+        for fold in ("", ".fold2"):
+            for ckpt in ("", ".best_dev"):
+                assert (results / f"checkpoints/{genre}{fold}{ckpt}.pt").exists()
+                assert (results / f"eval/{genre}{fold}{ckpt}.pieces.tsv").exists()
+        scored = [r for fold in ("", ".fold2") for r in csv.DictReader(
+            open(results / f"eval/{genre}{fold}.best_dev.pieces.tsv"), delimiter="\t") if r["data"] == genre]
+        assert sorted(r["piece_id"] for r in scored) == sorted(held[0] | held[1])  # every piece once
+        assert {r["fold"] for r in scored} == {"1", "2"}
+    rows = {r["genre"]: r for r in csv.DictReader(open(results / "summary.tsv"), delimiter="\t")}
+    choice = {r["genre"]: r for r in csv.DictReader(open(results / "checkpoint_choice.tsv"), delimiter="\t")}
+    for genre, row in rows.items():
+        assert row["folds"] == "2" and row["selected"] == "best_dev"
+        assert row["chosen_step"] == choice[genre]["best_dev_step"] and int(row["chosen_step"]) <= 30
+        assert int(row["held_out_families"]) == int(choice[genre]["held_out_families"]) >= 2
+        assert row["rank_note"] == ("too few to rank" if int(row["held_out_families"]) < 10 else "")
+    sample = torch.load(results / "checkpoints/bach.best_dev.pt", weights_only=True)
+    assert sample["card"]["selected"] == "best_dev"
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda c: c["train"].update(stepz=3), "stepz"),
     (lambda c: c["train"].update(steps="many"), "'many' is not of type 'integer'"),
@@ -244,6 +279,10 @@ def test_two_seeds_and_a_token_cap_give_every_number_its_spread_and_equal_data(t
     (lambda c: c.update(overrides={"bach": {"model": {"d_model": 3}}}), "'model' was unexpected"),
     (lambda c: c["train"].update(seeds=0), "seeds"),
     (lambda c: c["corpus"].update(train_tokens=-5), "train_tokens"),
+    (lambda c: c.update(split={"folds": 0}), "folds"),
+    (lambda c: c["train"].update(select="best"), "'best' is not one of ['last', 'best_dev']"),
+    (lambda c: c.update(split={"dev_fraction": 0.7}), "dev_fraction"),
+    (lambda c: c.update(split={"dev_fraction": 0}, train={"select": "best_dev"}), "split.dev_fraction is 0"),
 ])
 def test_bad_config_fails_at_once_naming_the_problem(tmp_path, mutate, message):
     cfg = copy.deepcopy(tiny_config())

@@ -5,7 +5,7 @@ from midi_genres.core.joblog import log_to_file
 
 log_to_file(snakemake.log[0])
 inp, p = snakemake.input, snakemake.params
-write_summary(genres=p.genres, sources=p.sources, stats=inp.stats, histories=inp.histories, samples=inp.samples,
+write_summary(genres=p.genres, sources=p.sources, stats=p.stats, histories=inp.histories, samples=inp.samples,
               eval_pieces=inp.eval_pieces, ngram_pieces=inp.ngram_pieces, ppm_pieces=inp.ppm_pieces,
               metrics=p.metrics, memorisation=p.memorisation, batches=p.batches, memorised_share=p.memorised_share,
-              fidelity_path=inp.fidelity, summary_path=snakemake.output.summary)
+              fidelity_path=inp.fidelity, summary_path=snakemake.output.summary, selected=p.selected)

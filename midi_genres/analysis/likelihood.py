@@ -101,7 +101,7 @@ def evaluate_model(*, checkpoint_path: str | os.PathLike, model_genre: str, genr
         stream = np.load(val_path)
         seconds = steps_to_seconds(sum(p["steps"] for p in pieces), tempos[data])
         nll = token_nll(model, stream, precision=precision, label=f"{model_genre} on {data}")
-        row, by_piece = likelihood_tables(model_genre, data, stream, nll, tok, [p["notes"] for p in pieces], seconds)
+        row, by_piece = likelihood_tables(model_genre, data, stream, nll, tok, pieces, seconds)
         rows.append(row)
         piece_rows += by_piece
         log.info("%d/%d %s on %s: %.3f bits/token, %.3f bits/note [%.3f, %.3f], %.2f bits/s | %s", k, len(genres),

@@ -254,7 +254,7 @@ def ngram_floor(*, genre: str, train_path: str, val_path: str, pieces_path: str,
     ngram = NGramModel.fit(fitted, tok.size, order)
     stream = np.load(val_path)
     pieces = load_pieces(pieces_path, "val")
-    row, by_piece = likelihood_tables(genre, genre, stream, ngram.token_nll(stream), tok, [p["notes"] for p in pieces],
+    row, by_piece = likelihood_tables(genre, genre, stream, ngram.token_nll(stream), tok, pieces,
                                       steps_to_seconds(sum(p["steps"] for p in pieces), tempo))
     log.info("%s, %d-gram: %.3f bits/note [%.3f, %.3f] (%.1f s)", genre, order, row["bits_per_note"],
              row["bits_per_note_low"], row["bits_per_note_high"], time.perf_counter() - started)

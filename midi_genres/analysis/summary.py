@@ -1,5 +1,5 @@
 """The experiment at a glance: the per-genre summary table and the cross-genre matrix, each number with its
-uncertainty (a bootstrap interval over held-out pieces, the spread over seeds) and beside the n-gram floor."""
+uncertainty (a bootstrap interval over held-out tune families, the spread over seeds) and beside the floors."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from midi_genres.analysis.heldout import PART_COLUMNS, PieceBits, difference, load_piece_bits, verdict
+from midi_genres.analysis.heldout import PART_COLUMNS, PieceBits, difference, load_piece_bits, rank_flag, verdict
 from midi_genres.analysis.memorisation import copied_share
-from midi_genres.core.history import read_history
+from midi_genres.core.history import best_dev_step, read_history
 from midi_genres.core.midi import read_midi
 from midi_genres.core.notes import steps_to_seconds
 from midi_genres.core.tables import cell, number, read_table, write_table
@@ -29,15 +29,17 @@ def floor_names(floor: str) -> list[str]:
             f"vs_{floor}_low", f"vs_{floor}_high", f"beats_{floor}"]
 
 
-LIKELIHOOD_COLUMNS = ["seeds", "bits_per_token", "bits_per_note", "bits_per_note_low", "bits_per_note_high",
-                      "bits_per_note_seed_sd", "bits_per_second", *PART_COLUMNS,
+LIKELIHOOD_COLUMNS = ["seeds", "held_out_families", "rank_note", "bits_per_token", "bits_per_note",
+                      "bits_per_note_low", "bits_per_note_high", "bits_per_note_seed_sd", "bits_per_second",
+                      *PART_COLUMNS,
                       *floor_names("ngram"), *floor_names("ppm")]
 FIDELITY_COLUMNS = ["heldout_classified_own", "samples_pass_as_own"]
 SAMPLE_COLUMNS = ["feature_overlap", "feature_overlap_seed_sd", "copied_8grams", "copied_16grams",
                   "heldout_copied_16grams", "longest_copy_notes", "memorised", "malformed_rate"]
 ANALYSIS_COLUMNS = LIKELIHOOD_COLUMNS + SAMPLE_COLUMNS + FIDELITY_COLUMNS
 SUMMARY_COLUMNS = ["genre", "title", "group", "source", "families", "pieces_train", "pieces_val", "tokens_train",
-                   "tokens_val", "train_data", "parameters", "steps", "final_train_loss", "final_val_loss",
+                   "tokens_val", "train_data", "parameters", "steps", "folds", "selected", "chosen_step",
+                   "final_train_loss", "final_val_loss",
                    "sample_notes", "sample_seconds", *ANALYSIS_COLUMNS]
 BEATS = {"lower": "yes", "higher": "no", "tie": "tie"}  # the Transformer's bits minus the floor's
 
@@ -54,11 +56,14 @@ def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
     return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
 
 
-def likelihood_columns(genre: str, model: PieceBits, floor: PieceBits, tokens: int, seconds: float) -> dict:
-    """A genre's own model (all seeds) on its held-out pieces, with intervals, beside the n-gram floor."""
+def likelihood_columns(genre: str, model: PieceBits, floor: PieceBits, seconds: float) -> dict:
+    """A genre's own model (all seeds and folds) on its held-out pieces, with intervals over tune families (flagged
+    where too few families were held out to rank it), beside the n-gram floor."""
     low, high = model.interval()
     total_bits = float(model.bits[:, :, 0].mean(axis=0).sum())
-    return {"seeds": model.seeds, "bits_per_token": cell(total_bits / tokens, 4),
+    tokens = int(model.tokens.sum())
+    return {"seeds": model.seeds, "held_out_families": model.n_families, "rank_note": rank_flag(model),
+            "bits_per_token": cell(total_bits / tokens, 4),
             "bits_per_note": cell(model.per_note(), 4), "bits_per_note_low": cell(low, 4),
             "bits_per_note_high": cell(high, 4), "bits_per_note_seed_sd": cell(model.seed_sd(), 4),
             "bits_per_second": cell(total_bits / seconds if seconds else math.nan, 4),
@@ -111,31 +116,40 @@ def describe_source(source: dict) -> str:
     return f"synthetic:{source['generator']}"
 
 
-def summary_row(genre: str, source: dict, stats_path: str, history_path: str, sample_path: str) -> dict:
-    """One genre's corpus, training and sample columns of the summary table."""
-    stats = load_stats(stats_path)
-    last = read_history(history_path)[-1]
+def summary_row(genre: str, source: dict, stats_paths: Sequence[str], history_path: str, sample_path: str,
+                selected: str) -> dict:
+    """One genre's corpus, training and sample columns of the summary table: the training of fold 1's first model
+    (the genre's model) and its chosen checkpoint's step, the held-out pieces of every fold (``stats_paths``)."""
+    stats = load_stats(stats_paths[0])
+    folds = [load_stats(path) for path in stats_paths]
+    history = read_history(history_path)
+    last = history[-1]
     notes = read_midi(sample_path)
     capped = stats.pieces_unused > 0
     return {"genre": genre, "title": source.get("title", genre), "group": source.get("group", ""),
             "source": describe_source(source), "families": stats.families, "pieces_train": stats.pieces_train,
-            "pieces_val": stats.pieces_val, "tokens_train": stats.tokens_train, "tokens_val": stats.tokens_val,
+            "pieces_val": sum(f.pieces_val for f in folds), "tokens_train": stats.tokens_train,
+            "tokens_val": sum(f.tokens_val for f in folds),
             "train_data": (f"capped: {stats.tokens_train} of {stats.tokens_train_uncapped} tokens" if capped
                            else "all"),
-            "parameters": int(last["parameters"]), "steps": int(last["step"]),
+            "parameters": int(last["parameters"]), "steps": int(last["step"]), "folds": len(folds),
+            "selected": selected,
+            "chosen_step": best_dev_step(history) if selected == "best_dev" else int(last["step"]),
             "final_train_loss": round(last["train_loss"], 4), "final_val_loss": round(last["val_loss"], 4),
             "sample_notes": len(notes),
             "sample_seconds": round(steps_to_seconds(max((n.end for n in notes), default=0), source["tempo"]), 2)}
 
 
-def write_summary(*, genres: list[str], sources: dict, stats: list[str], histories: list[str], samples: list[str],
+def write_summary(*, genres: list[str], sources: dict, stats: dict, histories: list[str], samples: list[str],
                   eval_pieces: list[str], ngram_pieces: list[str], ppm_pieces: list[str], metrics: dict,
                   memorisation: dict, batches: dict,
-                  memorised_share: float, fidelity_path: str, summary_path: str) -> list[dict]:
+                  memorised_share: float, fidelity_path: str, summary_path: str, selected: str = "last") -> list[dict]:
     """The summarise_run rule: one row per genre (``SUMMARY_COLUMNS``).
 
-    ``eval_pieces`` are the per-piece tables of every model and seed, ``ngram_pieces`` those of the n-gram floors,
-    ``ppm_pieces`` those of the IDyOM-style floors;
+    ``stats`` maps each genre to its folds' token statistics (fold 1 first), ``histories`` are the loss histories
+    of each genre's model (fold 1, first seed), ``selected`` the checkpoint chosen (``train.select``);
+    ``eval_pieces`` are the per-piece tables of every model, fold and seed, ``ngram_pieces`` those of the n-gram
+    floors, ``ppm_pieces`` those of the IDyOM-style floors;
     ``metrics``, ``memorisation`` and ``batches`` map each genre to its tables, one per seed; ``fidelity_path``
     is the classifier's table (``analysis.fidelity``).
     """
@@ -144,11 +158,10 @@ def write_summary(*, genres: list[str], sources: dict, stats: list[str], histori
     floors = load_piece_bits(ngram_pieces)
     ppm_floors = load_piece_bits(ppm_pieces)
     rows = []
-    for genre, stats_path, history, sample in zip(genres, stats, histories, samples):
-        row = summary_row(genre, sources[genre], stats_path, history, sample)
-        seconds = steps_to_seconds(load_stats(stats_path).steps_val, sources[genre]["tempo"])
-        row.update(likelihood_columns(genre, scores[genre, genre], floors[genre, genre], row["tokens_val"] - 1,
-                                      seconds))
+    for genre, history, sample in zip(genres, histories, samples):
+        row = summary_row(genre, sources[genre], stats[genre], history, sample, selected)
+        seconds = steps_to_seconds(sum(load_stats(path).steps_val for path in stats[genre]), sources[genre]["tempo"])
+        row.update(likelihood_columns(genre, scores[genre, genre], floors[genre, genre], seconds))
         row.update(floor_columns("ppm", scores[genre, genre], ppm_floors[genre, genre]))
         row.update(sample_columns(metrics[genre], memorisation[genre], batches[genre], memorised_share))
         row.update({"heldout_classified_own": fidelity.get(("validation", genre), "NA"),

@@ -87,12 +87,13 @@ def evaluate_conditional(*, checkpoint_path: str | os.PathLike, genres: Sequence
     precision = trained_precision(checkpoint, next(model.parameters()).device)
     rows = []
     for genre, val_path, pieces_path, eval_path in zip(genres, val_paths, pieces_paths, eval_paths):
-        notes = np.array([p["notes"] for p in load_pieces(pieces_path, "val")])
+        pieces = load_pieces(pieces_path, "val")
+        notes, families = np.array([p["notes"] for p in pieces]), [p["family"] for p in pieces]
         cond = conditional_likelihood(model, np.load(val_path), tokenizer.token_id(genre_token(genre)), notes,
                                       precision)
         sep = separate_likelihood(eval_path, genre)
-        low, high = ratio_interval(cond["piece_bits"], notes)
-        diff_low, diff_high = ratio_interval(cond["piece_bits"] - sep["piece_bits"], notes)  # paired, same pieces
+        low, high = ratio_interval(cond["piece_bits"], notes, families)
+        diff_low, diff_high = ratio_interval(cond["piece_bits"] - sep["piece_bits"], notes, families)  # paired
         rows.append({"genre": genre, "tokens": cond["tokens"], "notes": cond["notes"],
                      "separate_bits_per_note": round(sep["bits_per_note"], 4),
                      "conditional_bits_per_note": round(cond["bits_per_note"], 4),

@@ -91,12 +91,13 @@ def mean_loss(model: MusicTransformer, windows: torch.Tensor, batch_size: int = 
     return total / count
 
 
-def fingerprint(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConfig, cfg: TrainConfig) -> str:
+def fingerprint(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConfig, cfg: TrainConfig,
+                dev_tokens: np.ndarray | None = None) -> str:
     """Identity of a training run: data and every setting that changes the result (not logging or device)."""
     digest = hashlib.sha256()
     digest.update(json.dumps([model_cfg.to_dict(), {**asdict(cfg), "log_interval": None, "device": None}],
                              sort_keys=True).encode())
-    for array in (train_tokens, val_tokens):
+    for array in (train_tokens, val_tokens) + (() if dev_tokens is None else (dev_tokens,)):
         digest.update(np.ascontiguousarray(array, dtype=np.uint16))  # hashed in place: no copy of a uint16 stream
     return digest.hexdigest()
 
@@ -124,10 +125,16 @@ def load_state(path: str | os.PathLike | None, run_id: str) -> dict | None:
 
 def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConfig, cfg: TrainConfig,
           vocab: list[str], threads: int = 1, state_path: str | os.PathLike | None = None,
-          model: torch.nn.Module | None = None) -> tuple[dict, list[dict]]:
+          model: torch.nn.Module | None = None, dev_tokens: np.ndarray | None = None) -> tuple[dict, list[dict]]:
     """Train a model; return (checkpoint dict, history rows of step/lr/train_loss/val_loss/...).
 
     ``model`` replaces the default ``MusicTransformer(model_cfg)`` (the benchmark trains its reference this way).
+
+    The validation loss of the history (the held-out pieces, for the curves) never steers anything. With
+    ``dev_tokens`` (a dev set of training-side families), the dev loss is measured at every evaluation over the
+    same ``cfg.eval_windows`` evenly spaced windows of the dev stream, logged as ``dev_loss``, and the weights of its
+    lowest value (the first of equals) are returned as ``checkpoint["best_dev"]`` (``step``, ``dev_loss``,
+    ``model_state``): the checkpoint ``train.select: best_dev`` uses.
 
     With ``state_path``, the complete training state (weights, optimiser, step, history and every RNG state) is
     saved there every ``cfg.state_interval`` steps, and a run with the same data and config resumes from it,
@@ -147,11 +154,17 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
     if block < 1:
         raise ValueError(f"training stream of {len(stream)} tokens is too short to train on")
     val_windows = fixed_windows(torch.from_numpy(val_tokens.astype(np.int64)), cfg.eval_windows, model_cfg.max_len)
+    dev_windows = None
+    if dev_tokens is not None:
+        if len(dev_tokens) < 2:
+            raise ValueError(f"the dev stream of {len(dev_tokens)} tokens is too short to measure a loss on")
+        dev_windows = fixed_windows(torch.from_numpy(dev_tokens.astype(np.int64)), cfg.eval_windows, model_cfg.max_len)
     generator = torch.Generator().manual_seed(cfg.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
-    run_id = fingerprint(train_tokens, val_tokens, model_cfg, cfg)
+    run_id = fingerprint(train_tokens, val_tokens, model_cfg, cfg, dev_tokens)
     history: list[dict] = []
     recent: list[float] = []
+    best: dict | None = None  # step, dev_loss and weights of the lowest dev loss so far
     first_step, elapsed_before = 0, 0.0
     state = load_state(state_path, run_id)
     if state is not None:
@@ -161,7 +174,7 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
         torch.set_rng_state(state["torch_rng"])
         if device.type == "cuda" and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(state["cuda_rng"], device)
-        first_step, history, recent = state["step"], state["history"], state["recent_losses"]
+        first_step, history, recent, best = state["step"], state["history"], state["recent_losses"], state.get("best")
         elapsed_before = state["elapsed_s"]
         log.info("resuming from step %d of %d (state %s)", first_step, cfg.steps, state_path)
     autocast = precision_autocast(precision, device)
@@ -192,6 +205,11 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
                 val_loss = mean_loss(model, val_windows)
             row = {"step": done, "lr": lr, "train_loss": float(np.mean(recent)), "val_loss": val_loss,
                    "tokens": done * cfg.batch_size * block, "elapsed_s": round(elapsed, 3)}
+            if dev_windows is not None:
+                with autocast:
+                    row["dev_loss"] = mean_loss(model, dev_windows)
+                if best is None or row["dev_loss"] < best["dev_loss"]:
+                    best = {"step": done, "dev_loss": row["dev_loss"], "model_state": cpu_weights(model)}
             history.append(row)
             recent = []
             log.info("eval step %d: train loss %.4f, val loss %.4f", done, row["train_loss"], row["val_loss"])
@@ -200,7 +218,7 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
                 "run_id": run_id, "step": done, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "window_rng": generator.get_state(), "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                "history": history, "recent_losses": recent, "elapsed_s": elapsed})
+                "history": history, "recent_losses": recent, "elapsed_s": elapsed, "best": best})
     checkpoint = {
         "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "model_config": model_cfg.to_dict(),
@@ -209,7 +227,14 @@ def train(train_tokens: np.ndarray, val_tokens: np.ndarray, model_cfg: ModelConf
         "history": history,
         "parameters": parameters,
     }
+    if best is not None:
+        checkpoint["best_dev"] = best
     return checkpoint, history
+
+
+def cpu_weights(model: torch.nn.Module) -> dict:
+    """A copy of the model's weights on the CPU."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
 CARD_KEYS = ("genre", "title", "source", "tempo", "drums", "pieces_train", "tokens_train", "families")
@@ -256,8 +281,12 @@ def model_card(card: dict | None, checkpoint: dict, tokenizer: str, train_tokens
 def train_genre(*, train_path: str, val_path: str, model_params: dict, train_params: dict, checkpoint_path: str,
                 history_path: str, state_path: str | None = None, threads: int = 1,
                 extra_tokens: Sequence[str] = (), tokenizer: str = "event", card: dict | None = None,
-                stats_path: str | None = None) -> None:
+                stats_path: str | None = None, dev_path: str | None = None,
+                best_dev_checkpoint_path: str | None = None) -> None:
     """The train rule: token files -> checkpoint (weights, configs, vocabulary, history, model card) + history table.
+
+    With ``dev_path`` (the dev stream) the lowest-dev-loss weights are written as a second checkpoint at
+    ``best_dev_checkpoint_path``, the same in every other respect, its card saying at which step it was taken.
 
     ``state_path`` (outside the rule's outputs, which Snakemake deletes before a job) holds the resumable state.
     ``tokenizer`` names the vocabulary (``event`` or ``remi``); ``extra_tokens`` extend it (e.g. the conditional
@@ -275,11 +304,20 @@ def train_genre(*, train_path: str, val_path: str, model_params: dict, train_par
         card.update(pieces_train=stats.pieces_train, families=stats.families)
     tok = make_tokenizer(tokenizer, extra_tokens)
     train_tokens = np.load(train_path)
+    if (dev_path is None) != (best_dev_checkpoint_path is None):
+        raise ValueError("a dev stream and a best-dev checkpoint path go together")
     checkpoint, history = train(train_tokens, np.load(val_path),
                                 ModelConfig(vocab_size=tok.size, **model_params), TrainConfig(**train_params),
-                                tok.names, threads=threads, state_path=state_path)
+                                tok.names, threads=threads, state_path=state_path,
+                                dev_tokens=None if dev_path is None else np.load(dev_path))
+    best = checkpoint.pop("best_dev", None)
     checkpoint["card"] = model_card(card, checkpoint, tokenizer, len(train_tokens), extra_tokens)
     save_checkpoint(checkpoint, checkpoint_path)
+    if best is not None:
+        chosen = {**checkpoint, "model_state": best["model_state"],
+                  "card": {**checkpoint["card"], "selected": "best_dev", "selected_step": best["step"],
+                           "dev_loss": best["dev_loss"]}}
+        save_checkpoint(chosen, best_dev_checkpoint_path)
     write_history(history, checkpoint["parameters"], history_path)
     if state_path is not None and os.path.exists(state_path):
         os.remove(state_path)

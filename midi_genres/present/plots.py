@@ -407,7 +407,7 @@ def render_heldout_bits(*, summary_path: str | os.PathLike, figure_path: str | o
             ax.bar(x, heights, 0.6, bottom=bottom, color=colour, label=part)
             bottom = [b + (h if h == h else 0.0) for b, h in zip(bottom, heights)]
         for key, marker, offset, label in (
-                ("bits_per_note", "none", 0.0, "Transformer: 95% interval over held-out pieces"),
+                ("bits_per_note", "none", 0.0, "Transformer: 95% interval over held-out tune families"),
                 ("ngram_bits_per_note", "D", 0.38, "n-gram floor (interpolated Kneser-Ney)"),
                 ("ppm_bits_per_note", "s", -0.38, "IDyOM-style floor (PPM*, long- and short-term)")):
             centre = [number(r.get(key)) for r in rows]
@@ -415,7 +415,11 @@ def render_heldout_bits(*, summary_path: str | os.PathLike, figure_path: str | o
             high = [number(r.get(f"{key}_high")) - c for c, r in zip(centre, rows)]
             ax.errorbar([i + offset for i in x], centre, yerr=[low, high], fmt=marker, color="black", capsize=3,
                         markersize=4, label=label)
-        ax.set_xticks(x, [bar_label(r["title"]) for r in rows])
+        few = [r.get("rank_note") == "too few to rank" for r in rows]
+        ax.set_xticks(x, [bar_label(r["title"] + (" *" if f else "")) for r, f in zip(rows, few)])
+        if any(few):
+            ax.text(0.0, -0.02, "* fewer than 10 held-out tune families: too few to rank", transform=fig.transFigure,
+                    fontsize=7, va="bottom")
         ax.set_ylabel("bits per held-out note (own model, mean over seeds)")
         ax.set_title("What each model pays for: bits per note by part, against the two floors")
         ax.legend(fontsize=7)

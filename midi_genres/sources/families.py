@@ -157,13 +157,14 @@ def _sha1(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def validation_families(families: dict[str, str], val_fraction: float) -> set[str]:
-    """The held-out piece ids: whole families, taken in SHA-1 order of the family id.
+def validation_families(families: dict[str, str], val_fraction: float, salt: str = "") -> set[str]:
+    """The held-out piece ids: whole families, taken in SHA-1 order of ``salt`` + the family id.
 
     Aims at ``k = round(val_fraction * n)`` pieces (at least 1, at most n - 1): families are walked in
     SHA-1 order and each is taken if it still fits in ``k``; if none fits, the smallest family (ties by
     SHA-1) is taken. So no family is split, training keeps at least one family, and the choice depends
-    only on the ids. Raises ``ValueError`` with fewer than two families.
+    only on the ids (another ``salt`` draws another set, e.g. the dev set). Raises ``ValueError`` with fewer
+    than two families.
     """
     members: dict[str, list[str]] = {}
     for pid, family in families.items():
@@ -172,7 +173,7 @@ def validation_families(families: dict[str, str], val_fraction: float) -> set[st
         raise ValueError(f"need at least 2 tune families to hold one out for validation, got {len(members)}")
     n = len(families)
     k = min(n - 1, max(1, round(val_fraction * n)))
-    ranked = sorted(members, key=_sha1)
+    ranked = sorted(members, key=lambda family: _sha1(salt + family))
     held: set[str] = set()
     for family in ranked:
         if len(held) + len(members[family]) <= k:
@@ -180,6 +181,25 @@ def validation_families(families: dict[str, str], val_fraction: float) -> set[st
             if len(held) == k:
                 break
     if not held:
-        smallest = min(ranked, key=lambda family: (len(members[family]), _sha1(family)))
+        smallest = min(ranked, key=lambda family: (len(members[family]), _sha1(salt + family)))
         held.update(members[smallest])
     return held
+
+
+def fold_families(families: dict[str, str], folds: int) -> dict[str, int]:
+    """The fold (1..``folds``) that holds out each piece id: whole families, dealt largest first (ties in SHA-1 order
+    of the family id) to the fold with the fewest pieces so far, so the folds partition the families with piece
+    counts as even as whole families allow. Depends only on the ids. Raises ``ValueError`` with fewer families
+    than folds."""
+    members: dict[str, list[str]] = {}
+    for pid, family in families.items():
+        members.setdefault(family, []).append(pid)
+    if len(members) < folds:
+        raise ValueError(f"split.folds is {folds} but there are only {len(members)} tune families")
+    sizes = [0] * folds
+    fold_of: dict[str, int] = {}
+    for family in sorted(members, key=lambda f: (-len(members[f]), _sha1(f))):
+        k = min(range(folds), key=lambda i: (sizes[i], i))
+        sizes[k] += len(members[family])
+        fold_of.update((pid, k + 1) for pid in members[family])
+    return fold_of
