@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from midi_genres.analysis import synth_rules as sr
 from midi_genres.core.notes import Note, normalize
 from midi_genres.sources.synth import GENERATORS, atonal, generate_pieces, metal, pop, rap, rock, theory
+from midi_genres.sources.synth.rules import ABOVE_BAR, SCOPES, WITHIN_BAR, Rule
 
 BAR = theory.STEPS_PER_BAR
 
@@ -44,6 +47,47 @@ def test_a_changed_generator_constant_changes_its_rule(monkeypatch):
     assert share("atonal", "register", notes) == 1.0
     monkeypatch.setattr(atonal, "REGISTER", (60, 84))
     assert share("atonal", "register", notes) < 1.0
+
+
+def test_every_rule_has_a_scope_and_a_wrong_one_is_refused():
+    assert {r.scope for rules in sr.RULES.values() for r in rules} == set(SCOPES)
+    with pytest.raises(ValueError, match="scope must be one of within_bar, above_bar"):
+        Rule("x", "rap", "bar", "", lambda notes: (0, 0))
+
+
+def shuffled_bars(notes, seed: int) -> list[Note]:
+    """The piece with its bars after the first in a random order (notes move with the bar they start in)."""
+    n_bars = max(n.start for n in notes) // BAR + 1
+    order = [0, *(1 + np.random.default_rng(seed).permutation(n_bars - 1))]
+    to = {old: new for new, old in enumerate(order)}
+    return normalize(Note(n.pitch, n.start + (to[n.start // BAR] - n.start // BAR) * BAR,
+                          n.end + (to[n.start // BAR] - n.start // BAR) * BAR) for n in notes)
+
+
+@pytest.mark.parametrize("genre", ["metal", "rock", "rap"])  # (atonal and pop notes may sound across bar lines)
+def test_within_bar_rules_hold_of_shuffled_bars_and_above_bar_rules_do_not(genre):
+    broken = set()
+    for piece in generate_pieces(genre, 20, 5, bars=(8, 16)):
+        shuffled = shuffled_bars(piece.notes, 1)
+        for rule in sr.RULES[genre]:
+            ok, n = rule.check(shuffled)
+            if rule.scope == WITHIN_BAR:
+                assert ok == n > 0, (piece.piece_id, rule.name)
+            elif ok < n:
+                broken.add(rule.name)
+    assert broken == {r.name for r in sr.RULES[genre] if r.scope == ABOVE_BAR}
+
+
+def test_every_share_has_a_seeded_interval_over_the_pieces():
+    pieces = [p.notes for p in generate_pieces("rap", 12, 0)]
+    pieces = pieces[:6] + [shuffled_bars(notes, i) for i, notes in enumerate(pieces[6:])]  # some break phrase_fills
+    rows = {r["rule"]: r for r in sr.rule_table("rap", pieces, "samples")}
+    fills = rows["phrase_fills"]
+    assert fills["share_low"] < fills["share"] < fills["share_high"] <= 1.0
+    assert sr.rule_table("rap", pieces, "samples") == list(rows.values())  # seeded: the same interval again
+    assert rows["backbeat"]["share_low"] == rows["backbeat"]["share_high"] == 1.0
+    one = sr.rule_table("rap", pieces[:1], "samples")[0]
+    assert math.isnan(one["share_low"]) and math.isnan(one["share_high"])  # one piece: resampling says nothing
 
 
 # --- the generators obey every rule -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from midi_genres.analysis.bootstrap import ratio_interval
 from midi_genres.core.notes import Note
 from midi_genres.core.tables import cell, number, read_table, write_table
 from midi_genres.present.plots import Heatmap, render_heatmaps
@@ -27,7 +28,8 @@ __all__ = ["RULES", "RULE_COLUMNS", "Rule", "check_piece", "rule_table"]
 
 log = logging.getLogger(__name__)
 
-RULE_COLUMNS = ["genre", "rule", "set", "pieces", "judged", "units", "obeyed", "share", "perfect", "statement"]
+RULE_COLUMNS = ["genre", "rule", "scope", "set", "pieces", "judged", "units", "obeyed", "share", "share_low",
+                "share_high", "perfect", "statement"]
 
 
 def check_piece(genre_generator: str, notes: Sequence[Note]) -> dict[str, tuple[int, int]]:
@@ -44,8 +46,10 @@ def _rules(genre_generator: str) -> list[Rule]:
 def rule_table(genre_generator: str, pieces: Sequence[Sequence[Note]], set_name: str) -> list[dict]:
     """One row per rule of ``genre_generator`` over ``pieces`` (e.g. set ``corpus`` or ``samples``).
 
-    ``units``/``obeyed`` are summed over the pieces and ``share`` = obeyed / units (None without units);
-    ``judged`` counts the pieces with at least one unit and ``perfect`` the share of those obeying every unit.
+    ``units``/``obeyed`` are summed over the pieces and ``share`` = obeyed / units (None without units), with
+    ``share_low``/``share_high`` its interval over the judged pieces (``bootstrap.ratio_interval``: 95%, seeded; NaN
+    for fewer than two); ``judged`` counts the pieces with at least one unit and ``perfect`` the share of those
+    obeying every unit; ``scope`` says whether the rule is about each bar or about how bars relate.
     """
     rows = []
     for rule in _rules(genre_generator):
@@ -53,9 +57,10 @@ def rule_table(genre_generator: str, pieces: Sequence[Sequence[Note]], set_name:
         judged = [(ok, n) for ok, n in results if n]
         units = sum(n for _, n in judged)
         obeyed = sum(ok for ok, _ in judged)
-        rows.append({"genre": genre_generator, "rule": rule.name, "set": set_name, "pieces": len(pieces),
-                     "judged": len(judged), "units": units, "obeyed": obeyed,
-                     "share": obeyed / units if units else None,
+        low, high = ratio_interval([ok for ok, _ in judged], [n for _, n in judged])
+        rows.append({"genre": genre_generator, "rule": rule.name, "scope": rule.scope, "set": set_name,
+                     "pieces": len(pieces), "judged": len(judged), "units": units, "obeyed": obeyed,
+                     "share": obeyed / units if units else None, "share_low": low, "share_high": high,
                      "perfect": sum(ok == n for ok, n in judged) / len(judged) if judged else None,
                      "statement": rule.statement})
     return rows
@@ -63,13 +68,14 @@ def rule_table(genre_generator: str, pieces: Sequence[Sequence[Note]], set_name:
 
 def synthetic_rules(*, genre: str, generator: str, train_path: str, samples_paths: Sequence[str],
                     table_path: str | os.PathLike, tokenizer: str = "event") -> list[dict]:
-    """The synthetic_rules rule: how often a synthetic genre's training pieces (all of them: the generator's own,
+    """The check_generator_rules rule: how often a synthetic genre's training pieces (all of them: the generator's own,
     which obey every rule) and its model's samples (every seed's batch) obey the generator's rules."""
     tok = make_tokenizer(tokenizer)
     corpus = [notes for notes, _ in decode_pieces(np.load(train_path), tok)]
     samples = [notes for path in samples_paths for notes, _ in decode_pieces(np.load(path), tok)]
     rows = rule_table(generator, corpus, "corpus") + rule_table(generator, samples, "samples")
-    rows = [{**r, "genre": genre, "share": cell(r["share"], 4), "perfect": cell(r["perfect"], 4)} for r in rows]
+    rows = [{**r, "genre": genre, **{c: cell(r[c], 4) for c in ("share", "share_low", "share_high", "perfect")}}
+            for r in rows]
     for r in rows:
         log.info("%s %s %s: %s of %d units", genre, r["set"], r["rule"], r["share"], r["units"])
     write_table(rows, RULE_COLUMNS, table_path)
@@ -78,14 +84,15 @@ def synthetic_rules(*, genre: str, generator: str, train_path: str, samples_path
 
 def aggregate_rules(*, titles: dict, table_paths: Sequence[str], table_path: str | os.PathLike,
                     figure_path: str | os.PathLike) -> list[dict]:
-    """The aggregate_rules rule: every synthetic genre's rule table in one, and a heatmap of the share of units
-    obeyed by the generator's pieces and by the model's samples, rule by rule."""
+    """The aggregate_generator_rules rule: every synthetic genre's rule table in one, and a heatmap of the share of
+    units obeyed by the generator's pieces and by the model's samples, rule by rule, each labelled with its scope."""
     rows = [r for path in table_paths for r in read_table(path)]
     write_table(rows, RULE_COLUMNS, table_path)
-    keys = list(dict.fromkeys((r["genre"], r["rule"]) for r in rows))
+    keys = list(dict.fromkeys((r["genre"], r["rule"], r["scope"]) for r in rows))
     share = {(r["genre"], r["rule"], r["set"]): number(r["share"]) for r in rows}
-    values = [[share.get((g, rule, s), math.nan) for s in ("corpus", "samples")] for g, rule in keys]
-    render_heatmaps([Heatmap(values, [f"{titles.get(g, g)}: {rule}" for g, rule in keys],
+    values = [[share.get((g, rule, s), math.nan) for s in ("corpus", "samples")] for g, rule, _ in keys]
+    labels = [f"{titles.get(g, g)}: {rule} ({scope.replace('_', ' ')})" for g, rule, scope in keys]
+    render_heatmaps([Heatmap(values, labels,
                              ["generator's pieces", "model's samples"], title="Share of units obeying the rule",
                              colorbar="share obeyed", cmap="RdYlGn", vmin=0.0, vmax=1.0)], figure_path,
                     title="What a perfect model must have learned: the synthetic generators' rules")

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from midi_genres.core.notes import Note
-from midi_genres.sources.synth.rules import Rule, clean, onset_groups, share
+from midi_genres.sources.synth.rules import ABOVE_BAR, WITHIN_BAR, Rule, clean, onset_groups, share
 from midi_genres.sources.synth.theory import (
     STEPS_PER_BAR,
     Composition,
@@ -210,13 +210,15 @@ def check_rests(notes: Sequence[Note]) -> tuple[int, int]:
 
 
 RULES = [
-    Rule("twelve_tone_rows", "atonal", "the notes run through complete twelve-tone rows: 12 pitch classes, "
-         "none repeated before all 12 have sounded", check_rows),
-    Rule("row_forms", "atonal", "every row is the first row transposed, inverted, reversed or both (P, I, R, RI)",
-         check_forms),
-    Rule("register", "atonal", f"every note lies in C3-C6 (MIDI {REGISTER[0]}-{REGISTER[1]})", check_register),
-    Rule("single_notes_or_dyads", "atonal", "one note or a two-note dyad at a time, released together before "
-         "the next onset", check_texture),
-    Rule("short_rests", "atonal", f"rests last at most a beat ({MAX_REST} steps); the piece starts on step 0",
-         check_rests),
+    Rule("twelve_tone_rows", "atonal", ABOVE_BAR,
+         "the notes run through complete twelve-tone rows: 12 pitch classes, none repeated before all 12 have sounded",
+         check_rows),
+    Rule("row_forms", "atonal", ABOVE_BAR,
+         "every row is the first row transposed, inverted, reversed or both (P, I, R, RI)", check_forms),
+    Rule("register", "atonal", WITHIN_BAR, f"every note lies in C3-C6 (MIDI {REGISTER[0]}-{REGISTER[1]})",
+         check_register),
+    Rule("single_notes_or_dyads", "atonal", WITHIN_BAR,
+         "one note or a two-note dyad at a time, released together before the next onset", check_texture),
+    Rule("short_rests", "atonal", WITHIN_BAR,
+         f"rests last at most a beat ({MAX_REST} steps); the piece starts on step 0", check_rests),
 ]

@@ -16,6 +16,8 @@ import numpy as np
 
 from midi_genres.core.notes import Note
 from midi_genres.sources.synth.rules import (
+    ABOVE_BAR,
+    WITHIN_BAR,
     Rule,
     by_bar,
     clean,
@@ -214,14 +216,19 @@ def check_chorus(notes: Sequence[Note]) -> tuple[int, int]:
 
 
 RULES = [
-    Rule("four_chords", "pop", f"the chords cycle {'-'.join(PROGRESSION)} in a major key from bar 1, one chord per "
-         "bar or per two bars", check_progression),
-    Rule("accompaniment", "pop", "the accompaniment is one close triad a bar, held or arpeggiated in even "
-         "8ths, the same way throughout", check_accompaniment),
-    Rule("bass_rhythm", "pop", f"the bass ({BASS_REGISTER[0]}-{BASS_REGISTER[1]}) plays the chord root in every bar "
-         "as dotted quarter, 8th, half note", check_bass),
-    Rule("melody_eighths", "pop", f"the melody ({MELODY_REGISTER[0]}-{MELODY_REGISTER[1]}) moves in even 8ths in "
-         "the major scale, on chord tones on beats 1 and 3", check_melody),
-    Rule("chorus_repeat", "pop", f"the melody of the first {len(PROGRESSION)}-chord phrase (opening on its downbeat) "
-         "repeats note for note in every later phrase", check_chorus),
+    Rule("four_chords", "pop", ABOVE_BAR,
+         f"the chords cycle {'-'.join(PROGRESSION)} in a major key from bar 1, one chord per bar or per two bars",
+         check_progression),
+    Rule("accompaniment", "pop", WITHIN_BAR,
+         "the accompaniment is one close triad a bar, held or arpeggiated in even 8ths, the same way throughout",
+         check_accompaniment),
+    Rule("bass_rhythm", "pop", WITHIN_BAR,
+         f"the bass ({BASS_REGISTER[0]}-{BASS_REGISTER[1]}) plays the chord root in every bar as dotted quarter, "
+         "8th, half note", check_bass),
+    Rule("melody_eighths", "pop", WITHIN_BAR,
+         f"the melody ({MELODY_REGISTER[0]}-{MELODY_REGISTER[1]}) moves in even 8ths in the major scale, on chord "
+         "tones on beats 1 and 3", check_melody),
+    Rule("chorus_repeat", "pop", ABOVE_BAR,
+         f"the melody of the first {len(PROGRESSION)}-chord phrase (opening on its downbeat) repeats note for note "
+         "in every later phrase", check_chorus),
 ]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from midi_genres.core.notes import Note
-from midi_genres.sources.synth.rules import Rule, clean, n_bars, share
+from midi_genres.sources.synth.rules import ABOVE_BAR, WITHIN_BAR, Rule, clean, n_bars, share
 from midi_genres.sources.synth.theory import (
     STEPS_PER_BAR,
     Composition,
@@ -231,13 +231,17 @@ def check_fills(notes: Sequence[Note]) -> tuple[int, int]:
 
 
 RULES = [
-    Rule("drum_kit", "rap", "only kit keys - kick 36, snare 38, clap 39, hats 42/44/46, toms 45/47/50, "
-         "crash 49 - each hit 1-2 steps long", check_kit),
-    Rule("backbeat", "rap", "snare on beats 2 and 4 of every bar, never on 1 or 3 (other snares: ghost notes "
-         "and beat-4 fills only)", check_backbeat),
-    Rule("kick_downbeat", "rap", "a kick on every downbeat and never on the backbeat", check_kick),
-    Rule("hat_grid", "rap", "hats keep one grid for the whole piece - straight 8ths, swung 8ths or 16ths "
-         "(which admits any 16th) - from each downbeat, the open hat on its last slot", check_hats),
-    Rule("phrase_fills", "rap", f"fills come only at the end of a {PHRASE_BARS}-bar phrase (or the piece) and a "
-         "crash marks the first downbeat and the one after each fill", check_fills),
+    Rule("drum_kit", "rap", WITHIN_BAR,
+         "only kit keys - kick 36, snare 38, clap 39, hats 42/44/46, toms 45/47/50, crash 49 - each hit 1-2 steps "
+         "long", check_kit),
+    Rule("backbeat", "rap", WITHIN_BAR,
+         "snare on beats 2 and 4 of every bar, never on 1 or 3 (other snares: ghost notes and beat-4 fills only)",
+         check_backbeat),
+    Rule("kick_downbeat", "rap", WITHIN_BAR, "a kick on every downbeat and never on the backbeat", check_kick),
+    Rule("hat_grid", "rap", WITHIN_BAR,
+         "hats keep one grid for the whole piece - straight 8ths, swung 8ths or 16ths (which admits any 16th) - from "
+         "each downbeat, the open hat on its last slot", check_hats),
+    Rule("phrase_fills", "rap", ABOVE_BAR,
+         f"fills come only at the end of a {PHRASE_BARS}-bar phrase (or the piece) and a crash marks the first "
+         "downbeat and the one after each fill", check_fills),
 ]

@@ -16,6 +16,8 @@ import numpy as np
 
 from midi_genres.core.notes import Note
 from midi_genres.sources.synth.rules import (
+    ABOVE_BAR,
+    WITHIN_BAR,
     Rule,
     by_bar,
     clean,
@@ -224,14 +226,19 @@ def check_motif(notes: Sequence[Note]) -> tuple[int, int]:
 
 
 RULES = [
-    Rule("progression", "rock", "each bar strikes one close triad, I, IV, V or vi of a major key, starting "
-         "on I and repeating every four bars", check_progression),
-    Rule("backbeat_stabs", "rock", "chords are struck in one stab rhythm throughout that always hits beats "
-         "1, 2 and 4 (the backbeat)", check_backbeat),
-    Rule("bass_roots", "rock", f"the bass ({BASS_REGISTER[0]}-{BASS_REGISTER[1]}) plays the chord root, its fifth "
-         "only on beats 3 or 4", check_bass),
-    Rule("melody_in_key", "rock", f"the melody ({MELODY_REGISTER[0]}-{MELODY_REGISTER[1]}) stays in the major "
-         "scale and lands on chord tones on beats 1 and 3", check_melody),
-    Rule("syncopated_motif", "rock", f"the melody repeats one {MOTIF_BARS}-bar rhythm with at least "
-         f"{MIN_OFFBEAT_ONSETS} off-beat onsets, each note held legato up to a beat", check_motif),
+    Rule("progression", "rock", ABOVE_BAR,
+         "each bar strikes one close triad, I, IV, V or vi of a major key, starting on I and repeating every four bars",
+         check_progression),
+    Rule("backbeat_stabs", "rock", WITHIN_BAR,
+         "chords are struck in one stab rhythm throughout that always hits beats 1, 2 and 4 (the backbeat)",
+         check_backbeat),
+    Rule("bass_roots", "rock", WITHIN_BAR,
+         f"the bass ({BASS_REGISTER[0]}-{BASS_REGISTER[1]}) plays the chord root, its fifth only on beats 3 or 4",
+         check_bass),
+    Rule("melody_in_key", "rock", WITHIN_BAR,
+         f"the melody ({MELODY_REGISTER[0]}-{MELODY_REGISTER[1]}) stays in the major scale and lands on chord tones "
+         "on beats 1 and 3", check_melody),
+    Rule("syncopated_motif", "rock", ABOVE_BAR,
+         f"the melody repeats one {MOTIF_BARS}-bar rhythm with at least {MIN_OFFBEAT_ONSETS} off-beat onsets, each "
+         "note held legato up to a beat", check_motif),
 ]

@@ -16,15 +16,29 @@ from dataclasses import dataclass
 from midi_genres.core.notes import Note, normalize
 from midi_genres.sources.synth.theory import MODES, STEPS_PER_BAR, identify_triad, is_strong_beat, triad_pcs
 
+# What a rule is about. ``above_bar``: where a bar sits in the piece, which a piece with its bars shuffled loses: an
+# order of chords, a repeat at a distance, phrases, rows running across bar lines, an opening or an ending.
+# ``within_bar``: what each bar (note, onset, beat) does, which holds of the bars in any order, given the piece's key,
+# tonic or one pattern kept throughout.
+WITHIN_BAR, ABOVE_BAR = "within_bar", "above_bar"
+SCOPES = (WITHIN_BAR, ABOVE_BAR)
+
 
 @dataclass(frozen=True)
 class Rule:
-    """One property every piece of ``genre``'s generator has; ``check(notes) -> (obeyed units, units)``."""
+    """One property every piece of ``genre``'s generator has, of ``scope`` (one of ``SCOPES``);
+    ``check(notes) -> (obeyed units, units)``."""
 
     name: str
     genre: str
+    scope: str
     statement: str
     check: Callable[[Sequence[Note]], tuple[int, int]]
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise ValueError(f"rule {self.genre}/{self.name}: scope must be one of {', '.join(SCOPES)}, "
+                         f"got {self.scope!r}")
 
 
 def clean(notes: Iterable[Sequence[int]]) -> list[Note]:
