@@ -31,9 +31,15 @@ from midi_genres.analysis.likelihood import token_nll
 from midi_genres.core.constants import STEPS_PER_BAR
 from midi_genres.core.defaults import defaults
 from midi_genres.core.midi import read_midi, write_midi
-from midi_genres.core.notes import Note, normalize, seconds_to_steps, steps_to_seconds
+from midi_genres.core.notes import (
+    Note,
+    continuation_notes,
+    normalize,
+    seconds_to_steps,
+    split_at,
+    steps_to_seconds,
+)
 from midi_genres.core.tables import number, read_table
-from midi_genres.experiments.crossprompt import continuation_notes, split_at
 from midi_genres.model.checkpoint import CheckpointError, load_checkpoint
 from midi_genres.model.runtime import trained_precision
 from midi_genres.model.sample import SampleConfig, generate

@@ -22,7 +22,7 @@ Context: the stream is one sequence (the pieces concatenated, each ``BOS ... EOS
 ``i`` is the previous ``min(i, order - 1)`` tokens, across piece boundaries, as the Transformer's windows are.
 Token ``i < order - 1`` is therefore predicted from the order-``i + 1`` level down (continuation counts, the
 stream's start counted as a distinct predecessor). ``token_nll`` scores tokens ``1 .. n-1``, exactly the targets
-of ``midi_genres.evaluate.token_nll``.
+of ``midi_genres.analysis.likelihood.token_nll``.
 
 Implementation: every n-gram gets a dense integer id per order by re-ranking, ``id_k = rank(token * N_{k-1} +
 id_{k-1})`` over the start positions (``N_{k-1}``: number of distinct (k-1)-grams; the sort is one stable radix
@@ -159,7 +159,7 @@ class NGramModel:
 
     def token_nll(self, stream) -> np.ndarray:
         """Next-token NLL (nats) of tokens 1..n-1 of ``stream``, each predicted from its previous
-        ``min(i, order - 1)`` tokens (the targets of ``midi_genres.evaluate.token_nll``); scored ``SCORE_CHUNK``
+        ``min(i, order - 1)`` tokens (the targets of ``analysis.likelihood.token_nll``); scored ``SCORE_CHUNK``
         targets at a time, each chunk with the tokens before it that its first targets are predicted from."""
         stream = np.asarray(stream).ravel()
         parts = []
