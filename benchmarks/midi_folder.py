@@ -42,8 +42,9 @@ def stage(name: str, folder: str, out: str, workers: int) -> dict:
         kw = {"workers": workers} if workers > 1 else {}
         counts = import_midi_dir(folder=folder, out_dir=f"{out}/g", manifest_path=f"{out}/g.manifest.tsv", **kw)
     else:
-        train, val, stats = tokenize_folder(f"{out}/g", f"{out}/g.manifest.tsv", 0.1)[:3]
-        counts = {"tokens": int(len(train) + len(val)), "pieces": stats.pieces_train + stats.pieces_val}
+        fold = tokenize_folder(f"{out}/g", f"{out}/g.manifest.tsv", 0.1)[0]
+        counts = {"tokens": int(len(fold.train) + len(fold.val)),
+                  "pieces": fold.stats.pieces_train + fold.stats.pieces_val}
     seconds = time.perf_counter() - t
     return {"seconds": seconds, "counts": counts,
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
