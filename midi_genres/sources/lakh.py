@@ -90,8 +90,9 @@ CONTENT_LINE = re.compile(r"^(?!#)[^\S\n]*\S", re.M)  # a line that is neither b
 def _read_labels(path: str, size: int, mtime_ns: int, key: str) -> dict[str, tuple[str, ...]]:
     text = Path(path).read_text(encoding="utf-8", errors="replace")
     found = LABEL_LINE.findall(text)
-    if len(found) != len(CONTENT_LINE.findall(text)):  # some line of another shape: find the first
-        for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.count("\n") + (not text.endswith("\n"))
+    if len(found) != lines - text.count("\n#") - text.startswith("#") - text.count("\n\n"):
+        for number, line in enumerate(text.splitlines(), start=1):  # a line of another shape? the first
             if CONTENT_LINE.match(line) and not LABEL_LINE.fullmatch(line):
                 raise LakhConfigError(
                     f"{key}: {path!r} is not a genre label file (lines of an MSD track id and one or two "
