@@ -28,31 +28,37 @@ def pieces_stream(n_pieces, vocab, seed, length=(5, 30)):
     return np.array(out, dtype=np.int64)
 
 
-def blend(table, context, max_order, vocab, escape):
-    """PPM* with blending from the definitions: ``table[context tuple]`` is a Counter of followers."""
+def blend(table, context, max_order, vocab, escape, raw=None):
+    """PPM* with blending as IDyOM's ppm-star.lisp computes it, from dicts: ``table[context tuple]`` is a Counter of
+    followers (``raw``: the full counts, used at a selected deterministic order where ``table`` holds update-excluded
+    ones). From the selected order down, each order's weight counts only the tokens not seen at the order above."""
 
-    def counts_of(ctx):
-        return table.get(ctx, Counter())
+    def counts_of(source, ctx):
+        return source.get(ctx, Counter())
 
     limit = len(context) if max_order is None else min(len(context), max_order)
     suffix = [tuple(context[len(context) - k:]) if k else () for k in range(limit + 1)]
-    matching = [k for k in range(limit + 1) if sum(counts_of(suffix[k]).values()) > 0]
-    top = max(matching, default=-1)
-    deterministic = [k for k in matching if k >= 1 and len(counts_of(suffix[k])) == 1]
-    chosen = min(deterministic) if deterministic else top
-    p = np.full(vocab, 1.0 / vocab)
-    for k in range(chosen + 1):
-        c = counts_of(suffix[k])
-        n = sum(c.values())
-        e = len(c) if escape == "C" else sum(1 for v in c.values() if v == 1) + 1
-        p = (np.array([c.get(x, 0) for x in range(vocab)]) + e * p) / (n + e)
-    return p
+    matching = [k for k in range(limit + 1) if sum(counts_of(table, suffix[k]).values()) > 0]
+    deterministic = [k for k in matching if k >= 1 and len(counts_of(table, suffix[k])) == 1]
+    chosen = min(deterministic) if deterministic else max(matching, default=-1)
+    p, left, excluded = np.zeros(vocab), 1.0, Counter()
+    for k in range(chosen, -1, -1):
+        c = counts_of(raw if raw is not None and deterministic and k == chosen else table, suffix[k])
+        node = sum(v for x, v in c.items() if x not in excluded)
+        child = len(c) if escape == "C" else sum(1 for v in c.values() if v == 1) + 1
+        weight = node / (node + child) if node + child else 0.0
+        for x, v in c.items():
+            p[x] += left * weight * v / node if node else 0.0
+        left *= 1 - weight
+        excluded = c
+    p += left / (vocab + 1 - len(counts_of(table, ())))
+    return p / p.sum()
 
 
 def reference(train, stream, vocab, max_order, bias):
     """The mixed model's distributions for targets 1..n-1, slowly: LTM counts by brute force, the STM by reading each
     piece token by token with update exclusion as a coder does it (increment from the longest order at which the
-    token had been seen after its context upwards)."""
+    token had been seen after its context upwards; ``raw`` counts every occurrence)."""
     train, stream = [int(t) for t in train], [int(t) for t in stream]
     ltm = defaultdict(Counter)
     for j in range(len(train)):
@@ -62,14 +68,16 @@ def reference(train, stream, vocab, max_order, bias):
     for i in range(1, len(stream)):
         start = max((j for j in range(i) if stream[j] == BOS), default=0)
         history = stream[start:i]
-        stm = defaultdict(Counter)
+        stm, raw = defaultdict(Counter), defaultdict(Counter)
         for j in range(start + 1, i):
             ctx, x = stream[start:j], stream[j]
-            seen = [k for k in range(len(ctx) + 1) if stm[tuple(ctx[len(ctx) - k:]) if k else ()][x] > 0]
-            for k in range(max(seen, default=0), len(ctx) + 1):
-                stm[tuple(ctx[len(ctx) - k:]) if k else ()][x] += 1
-        dists = [blend(ltm, history, max_order, vocab, "C"),
-                 blend(stm, history, max_order, vocab, "X")]
+            suffixes = [tuple(ctx[len(ctx) - k:]) if k else () for k in range(len(ctx) + 1)]
+            seen = [k for k in range(len(ctx) + 1) if stm[suffixes[k]][x] > 0]
+            for k in range(len(ctx) + 1):
+                raw[suffixes[k]][x] += 1
+                if k >= max(seen, default=0):
+                    stm[suffixes[k]][x] += 1
+        dists = [blend(ltm, history, max_order, vocab, "C"), blend(stm, history, max_order, vocab, "X", raw)]
         weights = [(-(d * np.log2(d)).sum() / math.log2(vocab)) ** -bias for d in dists]
         log_mix = sum(w * np.log(d) for w, d in zip(weights, dists)) / sum(weights)
         mix = np.exp(log_mix)
