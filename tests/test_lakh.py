@@ -41,6 +41,16 @@ def test_label_file_gives_one_or_two_labels_and_skips_comments(replica):
     assert len(labels) == sum(1 for labels, _ in TRACKS.values() if labels) + len(ABSENT)
 
 
+def test_cd1_and_magd_files_read_alike_with_any_line_ending(tmp_path):
+    magd = tmp_path / "msd-MAGD-genreAssignment.cls"
+    magd.write_bytes(b"TRAAAAK128F9318786\tPop_Rock\r\nTRAAAAV128F421A322\tPop_Rock\r\nTRAAAAW128F429D538\tRap\r\n")
+    assert read_labels(magd) == {"TRAAAAK128F9318786": ("Pop_Rock",), "TRAAAAV128F421A322": ("Pop_Rock",),
+                                 "TRAAAAW128F429D538": ("Rap",)}
+    cd1 = tmp_path / "msd_tagtraum_cd1.cls"
+    cd1.write_text("# comment\n#\n\nTRAAAAK128F9318786\tPop_Rock\tElectronic\nTRAAAAW128F429D538\tRap")
+    assert read_labels(cd1) == {"TRAAAAK128F9318786": ("Pop_Rock", "Electronic"), "TRAAAAW128F429D538": ("Rap",)}
+
+
 def test_selection_takes_each_labelled_track_once_with_its_best_file(replica):
     rock = {replica.name(s.track_id): s for s in songs(replica, "Rock")}
     assert set(rock) == {"rock1", "rock2", "rock3", "rock4", "rock5", "rock6", "rock_broken", "rock_twin"}
