@@ -361,9 +361,12 @@ rule summarise_run:
         memorisation=each_model(R("memorisation/{genre}{rep}.tsv")),
         batches=each_model(R("samples_batch/{genre}{rep}.tsv")),
         fidelity=R("fidelity.tsv"),
+        structure=R("structure.tsv"),
+        window=R("window.tsv"),
     output:
         summary=report(R("summary.tsv"), caption="../report/summary.rst", category="Comparison"),
     params:
+        tokenizer=TOKENIZER,
         genres=GENRES,
         sources=genre_sources(),
         stats={g: each_fold(T("{genre}{fold}.stats.json"), [g]) for g in GENRES},

@@ -12,6 +12,8 @@ import numpy as np
 
 from midi_genres.analysis.heldout import PART_COLUMNS, PieceBits, difference, load_piece_bits, rank_flag, verdict
 from midi_genres.analysis.memorisation import copied_share
+from midi_genres.analysis.structure import SUMMARY_COLUMNS as STRUCTURE_COLUMNS
+from midi_genres.analysis.structure import summary_columns as structure_columns
 from midi_genres.core.history import best_dev_step, read_history
 from midi_genres.core.midi import read_midi
 from midi_genres.core.notes import steps_to_seconds
@@ -40,7 +42,7 @@ ANALYSIS_COLUMNS = LIKELIHOOD_COLUMNS + SAMPLE_COLUMNS + FIDELITY_COLUMNS
 SUMMARY_COLUMNS = ["genre", "title", "group", "source", "families", "pieces_train", "pieces_val", "tokens_train",
                    "tokens_val", "train_data", "parameters", "steps", "folds", "selected", "chosen_step",
                    "final_train_loss", "final_val_loss",
-                   "sample_notes", "sample_seconds", *ANALYSIS_COLUMNS]
+                   "sample_notes", "sample_seconds", *ANALYSIS_COLUMNS, *STRUCTURE_COLUMNS]
 BEATS = {"lower": "yes", "higher": "no", "tie": "tie"}  # the Transformer's bits minus the floor's
 
 
@@ -143,7 +145,9 @@ def summary_row(genre: str, source: dict, stats_paths: Sequence[str], history_pa
 def write_summary(*, genres: list[str], sources: dict, stats: dict, histories: list[str], samples: list[str],
                   eval_pieces: list[str], ngram_pieces: list[str], ppm_pieces: list[str], metrics: dict,
                   memorisation: dict, batches: dict,
-                  memorised_share: float, fidelity_path: str, summary_path: str, selected: str = "last") -> list[dict]:
+                  memorised_share: float, fidelity_path: str, summary_path: str, selected: str = "last",
+                  structure_path: str | None = None, window_path: str | None = None,
+                  tokenizer: str = "event") -> list[dict]:
     """The summarise_run rule: one row per genre (``SUMMARY_COLUMNS``).
 
     ``stats`` maps each genre to its folds' token statistics (fold 1 first), ``histories`` are the loss histories
@@ -151,9 +155,12 @@ def write_summary(*, genres: list[str], sources: dict, stats: dict, histories: l
     ``eval_pieces`` are the per-piece tables of every model, fold and seed, ``ngram_pieces`` those of the n-gram
     floors, ``ppm_pieces`` those of the IDyOM-style floors;
     ``metrics``, ``memorisation`` and ``batches`` map each genre to its tables, one per seed; ``fidelity_path``
-    is the classifier's table (``analysis.fidelity``).
+    is the classifier's table (``analysis.fidelity``); ``structure_path`` and ``window_path`` the tables of
+    structure above the bar and of what the window (of ``tokenizer``) holds (``analysis.structure``; NA without).
     """
     fidelity = {(r["set"], r["source"]): r["classified_as_expected"] for r in read_table(fidelity_path)}
+    structure = read_table(structure_path) if structure_path else []
+    windows = read_table(window_path) if window_path else []
     scores = load_piece_bits(eval_pieces)
     floors = load_piece_bits(ngram_pieces)
     ppm_floors = load_piece_bits(ppm_pieces)
@@ -166,6 +173,7 @@ def write_summary(*, genres: list[str], sources: dict, stats: dict, histories: l
         row.update(sample_columns(metrics[genre], memorisation[genre], batches[genre], memorised_share))
         row.update({"heldout_classified_own": fidelity.get(("validation", genre), "NA"),
                     "samples_pass_as_own": fidelity.get(("samples", genre), "NA")})
+        row.update(structure_columns(genre, structure, windows, tokenizer))
         rows.append(row)
         log.info("%s: %s bits/note [%s, %s] over %d seed(s); n-gram floor %s: beats it: %s; IDyOM-style floor %s: "
                  "beats it: %s", genre, row["bits_per_note"], row["bits_per_note_low"], row["bits_per_note_high"],
