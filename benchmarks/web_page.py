@@ -1,7 +1,7 @@
 """Speed of the gallery page in headless Chromium (issue #28: 30 s of metal in under 2 s after its weights load;
 scoring a 3-minute multi-track file under 12 models in under 20 s; page load under 2 s), beside PyTorch's scoring.
 
-    python benchmarks/web_page.py [--results results]
+    python benchmarks/web_page.py [--results results [--check-greedy]]
 
 With a finished run (``results/index.html`` and ``results/web/models/``) it measures that run's page and models;
 without one, a stand-in: 12 models of the default architecture (random weights, 3 x 128, context 256) under the
@@ -12,6 +12,7 @@ holds. Prints a markdown table with the CPU. Not part of the tests.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 import tempfile
@@ -83,11 +84,45 @@ def metal_tokens(seconds: float = METAL_SECONDS) -> int:
     return round(tokens / steps * seconds_to_steps(seconds, tempo))
 
 
+def check_greedy(page, results: Path, genres: list[str], seconds: float = 10) -> None:
+    """Greedy decoding (top_k=1) in the page against ``midi-genres generate --top-k 1`` for every genre of the run:
+    the same tokens, or the first that differs and PyTorch's gap between its two likeliest tokens there (a tie
+    below 1e-4)."""
+    import torch
+
+    from midi_genres.model.sample import ContextWindow
+
+    d = defaults("sample")
+    max_tokens = 1 + max(d["max_tokens"], math.ceil(d["max_tokens"] * seconds / d["seconds"]))
+    for genre in genres:
+        model = api.load_model(genre, results)
+        expected = model.generate(seconds=seconds, top_k=1).tokens
+        page.evaluate("""genre => new Promise(resolve => { if (MG.registered[genre]) return resolve();
+            const s = document.createElement('script'); s.src = `web/models/${genre}.js`; s.onload = resolve;
+            document.head.appendChild(s); })""", genre)
+        got = page.evaluate("""async ([genre, maxSteps, maxTokens]) => MG.generate(MG.model(genre),
+            {maxSteps, temperature: 1, topK: 1, seed: 0, maxTokens})""",
+                            [genre, seconds_to_steps(seconds, model.tempo), max_tokens])
+        if got == expected:
+            print(f"{genre}: greedy {seconds:g} s equal ({len(got)} tokens)")
+            continue
+        k = next(i for i, (a, b) in enumerate(zip(got, expected)) if a != b)
+        window = ContextWindow(model.model)
+        for n in range(1, k):
+            window.next_logits(expected[:n])
+        top2 = torch.topk(window.next_logits(expected[:k]), 2).values
+        gap = float(top2[0] - top2[1])
+        print(f"{genre}: greedy differs at token {k} of {len(expected)} (page {got[k]}, PyTorch {expected[k]}); "
+              f"PyTorch's two likeliest differ by {gap:.2e}{': a tie' if gap < 1e-4 else ''}")
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", help="a finished run's results folder (default: a stand-in of random models)")
+    parser.add_argument("--check-greedy", action="store_true",
+                        help="also compare greedy decoding (10 s) with the package's for every genre of the run")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="web_bench."))
     results = Path(args.results) if args.results else stand_in_site(tmp)
@@ -101,6 +136,7 @@ def main() -> None:
           f"({len(genres)} models); page + weights {size / 1e6:.1f} MB; file: {len(notes)} notes, "
           f"{max(n.end for n in notes) / 4 / 2:.0f} s at 120 bpm")
     url = (results / "index.html").resolve().as_uri()
+    fast = "metal" if "metal" in genres else genres[0]  # metal: the most tokens per second of music
     rows = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -112,14 +148,14 @@ def main() -> None:
         started = time.perf_counter()
         page.evaluate("""genre => new Promise(resolve => { const s = document.createElement('script');
             s.src = `web/models/${genre}.js`; s.onload = () => { MG.model(genre); resolve(); };
-            document.head.appendChild(s); })""", "metal")
-        rows.append(("load metal's weights", time.perf_counter() - started, None))
+            document.head.appendChild(s); })""", fast)
+        rows.append((f"load {fast}'s weights", time.perf_counter() - started, None))
         if args.results:
-            page.goto(url + f"#generate=metal&seconds={METAL_SECONDS}", wait_until="load")
+            page.goto(url + f"#generate={fast}&seconds={METAL_SECONDS}", wait_until="load")
             page.wait_for_selector("#play-status.done", timeout=120_000)
             text = page.inner_text("#play-status")
             tokens, seconds = re.search(r"(\d+) tokens in ([\d.]+) s", text).groups()
-            label = f"30 s of metal: {tokens} tokens (the page's defaults)"
+            label = f"30 s of {fast}: {tokens} tokens (the page's defaults)"
             rows.append((label, float(seconds), 2))
         else:
             n = metal_tokens()
@@ -132,14 +168,22 @@ def main() -> None:
         page.set_input_files("#midi-file", str(song))
         page.wait_for_selector("#play-status.done")
         for label in ("score the file under every model (weights loading included)", "the same again (loaded)"):
-            seen = set()
+            seen, longest = set(), 0.0
             started = time.perf_counter()
             page.click("#rank-button")
-            while not page.query_selector("#play-status.done"):
-                seen.add(page.inner_text("#play-status"))
+            while True:  # each question needs the page's main thread: how long it takes says how responsive it is
+                asked = time.perf_counter()
+                text = page.inner_text("#play-status")
+                longest = max(longest, time.perf_counter() - asked)
+                if page.query_selector("#play-status.done"):
+                    break
+                seen.add(text)
                 time.sleep(0.2)
             took = time.perf_counter() - started
-            rows.append((f"{label}; {len(seen)} progress lines seen", took, 20))
+            rows.append((f"{label}; {len(seen)} progress lines seen, the page answered within "
+                         f"{longest * 1000:.0f} ms", took, 20))
+        if args.check_greedy:
+            check_greedy(page, results, genres)
         browser.close()
     for genre in genres:
         api.load_model(genre, results)

@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 import matplotlib.image
 import numpy as np
 import pytest
-from browser import check_page, require_browser
+from browser import CHROMIUM, CHROMIUM_ARGS, check_page, require_browser
 from workflow_helpers import AUDIO, GENRES
 
 from midi_genres.present.gallery import build_gallery, render_gallery
@@ -140,6 +140,28 @@ def test_the_browser_check_catches_a_broken_image_and_a_broken_audio_source(tmp_
     assert seen.broken_images and seen.broken_audio and seen.errors
 
 
+def check_the_page_plays_the_runs_models(run):
+    """The workflow's exported models in its page: greedy decoding gives the package's notes for every genre."""
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    from midi_genres import api
+    from midi_genres.core.notes import Note
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for genre in GENRES:
+                page = browser.new_page()
+                page.goto((run / "results/index.html").resolve().as_uri() + f"#generate={genre}&seconds=3&top_k=1")
+                page.wait_for_selector("#generated-notes", state="attached", timeout=60_000)
+                notes = [Note(**n) for n in json.loads(page.inner_text("#generated-notes"))]
+                assert notes == api.load_model(genre, run / "results").generate(seconds=3, top_k=1).notes, genre
+        finally:
+            browser.close()
+
+
 @pytest.mark.slow
 def test_the_real_page_loads_cleanly_in_a_real_browser(run, tmp_path):
     require_browser()
@@ -148,10 +170,11 @@ def test_the_real_page_loads_cleanly_in_a_real_browser(run, tmp_path):
     seen = check_page(page, screenshot=tmp_path / "gallery.png")
     assert seen.errors == [] and seen.broken_images == [] and seen.broken_audio == []
     assert seen.title == "midi-genres: what each model learned"
-    # comparison, all curves; the findings (cross-genre, held-out bits, classifier, synthetic rules); per genre
-    # piano roll and curves
-    assert len(seen.images) == 2 + 4 + 2 * len(GENRES)
+    # comparison, all curves; the findings (cross-genre, held-out bits, classifier, synthetic rules, structure); per
+    # genre piano roll and curves
+    assert len(seen.images) == 2 + 5 + 2 * len(GENRES)
     assert (tmp_path / "gallery.png").read_bytes()[:8] == PNG_SIGNATURE
+    check_the_page_plays_the_runs_models(run)
     if not AUDIO:
         pytest.skip("audio tools not installed: the page was checked without players")
     assert len(seen.audio) == 2 * len(GENRES)  # each sample and one training piece per genre

@@ -236,11 +236,9 @@
     guarded(async () => {
       dropped = null;
       $("dropped-name").textContent = "no file yet";
-      $("continue-button").dataset.ready = $("rank-button").dataset.ready = "";
       dropped = await readFile(file);
-      const bars = Math.ceil(Math.max(...dropped.notes.map(n => n.end)) / MG.STEPS_PER_BAR);
+      const bars = Math.ceil(MG.lastEnd(dropped.notes) / MG.STEPS_PER_BAR);
       $("dropped-name").textContent = `${dropped.name}: ${dropped.notes.length} notes, ${bars} bars`;
-      $("continue-button").dataset.ready = $("rank-button").dataset.ready = "yes";
       show({notes: dropped.notes, tempo: 120, drums: false, genre: "", name: dropped.name.replace(/\.midi?$/i, ""),
         promptEnd: 0});
       status(`${dropped.name} read: continue it with a genre's model, or ask which genre it sounds like`, "done");
@@ -384,7 +382,7 @@
     out.connect(ctx.destination);
     const step = 60 / piece.tempo / 4, t0 = ctx.currentTime + 0.1, notes = piece.notes, voice = VOICES[piece.genre] || "piano";
     let next = 0;
-    const total = Math.max(...notes.map(n => n.end)) * step;
+    const total = MG.lastEnd(notes) * step;
     const tick = () => { // schedule the next second of music
       const until = ctx.currentTime - t0 + 1.0;
       while (next < notes.length && notes[next].start * step < until) {
@@ -446,21 +444,24 @@
   show({notes: [], tempo: 120, drums: false, genre: "", name: "", promptEnd: 0});
   status("choose a genre and generate, or drop a MIDI file");
 
-  /* #generate=GENRE&seconds=S&seed=N&temperature=T&top_k=K: generate on load */
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  if (fragment.has("generate")) {
+  /* #generate=GENRE&seconds=S&seed=N&temperature=T&top_k=K: generate on load (and when the fragment changes) */
+  function fromFragment() {
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    if (!fragment.has("generate")) return;
     const genre = fragment.get("generate");
     if (!models[genre]) {
       status(`unknown genre "${genre}" in the URL: the page has models of ${Object.keys(models).join(", ")}`, "error");
-    } else {
-      $("g-genre").value = genre;
-      fillDefaults("g", genre);
-      for (const [key, id] of [["seconds", "g-seconds"], ["seed", "g-seed"], ["temperature", "g-temperature"],
-        ["top_k", "g-top-k"]]) {
-        if (fragment.has(key)) $(id).value = fragment.get(key);
-      }
-      $("play").scrollIntoView();
-      guarded(() => generate(settings("g")));
+      return;
     }
+    $("g-genre").value = genre;
+    fillDefaults("g", genre);
+    for (const [key, id] of [["seconds", "g-seconds"], ["seed", "g-seed"], ["temperature", "g-temperature"],
+      ["top_k", "g-top-k"]]) {
+      if (fragment.has(key)) $(id).value = fragment.get(key);
+    }
+    $("play").scrollIntoView();
+    guarded(() => generate(settings("g")));
   }
+  fromFragment();
+  window.addEventListener("hashchange", fromFragment);
 })();

@@ -60,6 +60,9 @@
       end: Math.min(n.end, steps)})));
   };
 
+  /** The end of the last note (16th steps; 0 for none). */
+  MG.lastEnd = notes => notes.reduce((end, n) => Math.max(end, n.end), 0);
+
   MG.stepsToSeconds = (steps, tempo) => steps * 60.0 / tempo / STEPS_PER_QUARTER;
   MG.secondsToSteps = (seconds, tempo) => roundHalfEven(seconds * tempo / 60.0 * STEPS_PER_QUARTER);
 
@@ -867,7 +870,7 @@
       total += bits;
       byPart[parts[stream[i + 1]]] += bits;
     }
-    const seconds = MG.stepsToSeconds(Math.max(...notes.map(n => n.end)), model.meta.tempo);
+    const seconds = MG.stepsToSeconds(MG.lastEnd(notes), model.meta.tempo);
     const row = {genre: model.meta.genre, title: model.meta.title, notes: notes.length, tokens: nll.length,
       seconds: Math.round(seconds * 1000) / 1000, bits: Math.round(total * 10) / 10,
       bits_per_token: round4(total / nll.length), bits_per_note: round4(total / notes.length),
