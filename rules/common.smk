@@ -244,7 +244,7 @@ def learned_outputs():
 def findings_figures():
     """The figures of the findings shown in the gallery: (path, caption)."""
     figures = [(R("cross_genre.png"), "Each model on every genre's held-out pieces: bits per note, pitch and timing"),
-               (R("heldout.png"), "Each model's bits per note by part, against the n-gram floor"),
+               (R("heldout.png"), "Each model's bits per note by part, against the two floors (n-gram, IDyOM-style)"),
                (R("fidelity.png"), "Does the music pass as its genre? The twelve models as a classifier")]
     if genres_of_kind("synthetic"):
         figures.append((R("rules.png"), "The synthetic generators' rules: their pieces and the models' samples"))
