@@ -143,3 +143,20 @@ def test_the_command_prints_what_to_pin_and_names_unknown_files(server, tmp_path
     assert f"match_scores: {{size: {size}, sha256: {digest}}}" in out
     assert main(["download", "--configfile", str(config), "lmd_full"]) == 2
     assert "download.files has no lmd_full" in capsys.readouterr().err
+
+
+def test_an_archive_holding_more_gives_its_entry_named_as_the_path(server, tmp_path):
+    import io
+    import zipfile
+
+    srv, packed = server
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as zf:
+        zf.writestr("README.txt", "labels of the MSD")
+        zf.writestr("msd_tagtraum_cd2c.cls", (tmp_path / "replica/msd_tagtraum_cd2c.cls").read_text())
+    srv.files["/two.zip"] = data.getvalue()
+    cfg = settings(srv, packed, tmp_path / "lakh")
+    cfg["files"]["tagtraum_cd2c"]["url"] = cfg["files"]["tagtraum_cd2c"]["url"].replace("msd_tagtraum_cd2c.cls.zip",
+                                                                                          "two.zip")
+    download_all(cfg, ["tagtraum_cd2c"])
+    assert sorted(p.name for p in (tmp_path / "lakh").iterdir()) == ["msd_tagtraum_cd2c.cls"]

@@ -4,9 +4,9 @@ Each file of the config's ``download.files`` (defaults in ``core/config.schema.y
 scores, the tagtraum label files) is fetched into ``<dest>/.<name>.part``; an interrupted transfer (this call's or an
 earlier one's) goes on from where it stopped with an HTTP ``Range`` request. A complete file is checked against the
 size and SHA-256 the config pins (the publishers give none: a first complete download prints both, to pin them),
-and only then unpacked (``tar``: the archive's folder, ``zip``: its one file, ``none``: the file itself) into a
-temporary sibling renamed to ``<dest>/<path>`` in one step. A file of the wrong size or checksum is deleted and
-refused, and nothing is left at ``<dest>/<path>``.
+and only then unpacked (``tar``: the archive's folder, ``zip``: its file, ``none``: the file itself; of an archive
+holding more, its entry named as ``path``) into a temporary sibling renamed to ``<dest>/<path>`` in one step. A file
+of the wrong size or checksum is deleted and refused, and nothing is left at ``<dest>/<path>``.
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ def _unpack(item: Download, part: Path, target: Path) -> None:
             with zipfile.ZipFile(part) as zf:
                 zf.extractall(tmp)
         found = [p for p in Path(tmp).iterdir() if not p.name.startswith((".", "__MACOSX"))]
+        found = [p for p in found if p.name == target.name] or found  # the entry named as the target, else the one
         if len(found) != 1:
             raise DownloadError(f"download.files.{item.name}: {item.url} holds {len(found)} top-level entries "
                                 f"({', '.join(sorted(p.name for p in found)[:5])}), expected one, to become "
