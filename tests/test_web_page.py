@@ -263,8 +263,16 @@ def test_drop_continue_score_and_download_a_file(browser, site, tmp_path):
         assert "generated" in wait_done(page)
         assert page_notes(page)
         page.locator("#play").screenshot(path=str(shots / f"1-generated-{genre}.png"))
+        page.click("#play-button")  # WebAudio: the drum kit (rap) and pitched voices (pop) play, and stop
+        assert page.inner_text("#play-button") == "Stop playing"
+        page.wait_for_timeout(300)
+        page.click("#play-button")
+        assert page.inner_text("#play-button") == "Play"
     piece = site / "pop.held_out.mid"
-    drop(page, piece)
+    page.evaluate("""bytes => { const data = new DataTransfer();
+        data.items.add(new File([Uint8Array.from(bytes)], 'pop.held_out.mid', {type: 'audio/midi'}));
+        document.getElementById('drop-zone').dispatchEvent(new DragEvent('drop', {dataTransfer: data})); }""",
+                  list(piece.read_bytes()))  # dropped on the page, as a visitor drags it there
     assert "read" in wait_done(page)
     page.select_option("#c-genre", "rap")
     page.fill("#c-bars", "2")
