@@ -54,16 +54,21 @@
     }
   }
 
-  /** What the page made, for scripts: [{"pitch", "start", "end"}] in 16th steps. */
-  function publishNotes(notes) {
-    let el = $("generated-notes");
+  /** `value` as JSON in <script type="application/json" id=`id`>, for scripts that read the page. */
+  function publish(id, value) {
+    let el = $(id);
     if (!el) {
       el = document.createElement("script");
       el.type = "application/json";
-      el.id = "generated-notes";
+      el.id = id;
       document.body.appendChild(el);
     }
-    el.textContent = JSON.stringify(notes.map(n => ({pitch: n.pitch, start: n.start, end: n.end})));
+    el.textContent = JSON.stringify(value);
+  }
+
+  /** What the page made: [{"pitch", "start", "end"}] in 16th steps. */
+  function publishNotes(notes) {
+    publish("generated-notes", notes.map(n => ({pitch: n.pitch, start: n.start, end: n.end})));
   }
 
   /* ---------------------------------------------------------------------------------------------------------- */
@@ -269,14 +274,7 @@
     rows.forEach((row, i) => { row.rank = i + 1; });
     bar.hidden = true;
     renderRanking(rows);
-    let el = $("scores");
-    if (!el) {
-      el = document.createElement("script");
-      el.type = "application/json";
-      el.id = "scores";
-      document.body.appendChild(el);
-    }
-    el.textContent = JSON.stringify(rows);
+    publish("scores", rows);
     const took = ((performance.now() - started) / 1000).toFixed(1);
     status(rows.length ? `${file.name} sounds most like ${rows[0].title} (${rows[0].bits_per_note} bits per note; `
       + `${rows.length} models in ${took} s)` : "stopped", "done");

@@ -78,19 +78,20 @@
     return {orphan_note_offs: 0, unclosed_notes: 0, retriggered_notes: 0, empty_notes: 0, special_tokens: 0};
   }
 
+  /** The part (index into PARTS) of every token id: `spans` of [part, first id, end id], structure elsewhere. */
+  function partsOf(size, spans) {
+    const p = new Uint8Array(size).fill(PARTS.indexOf("structure"));
+    for (const [part, from, to] of spans) p.fill(part, from, to);
+    return p;
+  }
+
   const EV = {MAX_SHIFT: 32, NOTE_ON: 3, NOTE_OFF: 3 + N_PITCHES, SHIFT: 3 + 2 * N_PITCHES};
   EV.SIZE = EV.SHIFT + EV.MAX_SHIFT;
 
   const eventTokenizer = {
     name: "event",
     size: EV.SIZE,
-    parts() {
-      const p = new Uint8Array(EV.SIZE).fill(3);
-      p.fill(0, EV.NOTE_ON, EV.NOTE_OFF);
-      p.fill(2, EV.NOTE_OFF, EV.SHIFT);
-      p.fill(1, EV.SHIFT, EV.SIZE);
-      return p;
-    },
+    parts: () => partsOf(EV.SIZE, [[0, EV.NOTE_ON, EV.NOTE_OFF], [2, EV.NOTE_OFF, EV.SHIFT], [1, EV.SHIFT, EV.SIZE]]),
     clock() {
       return {now: 0, feed(t) { if (t >= EV.SHIFT && t < EV.SIZE) this.now += t - EV.SHIFT + 1; }};
     },
@@ -182,13 +183,7 @@
   const remiTokenizer = {
     name: "remi",
     size: RE.SIZE,
-    parts() {
-      const p = new Uint8Array(RE.SIZE).fill(3);
-      p.fill(1, RE.BAR, RE.PITCH);
-      p.fill(0, RE.PITCH, RE.DURATION);
-      p.fill(2, RE.DURATION, RE.SIZE);
-      return p;
-    },
+    parts: () => partsOf(RE.SIZE, [[1, RE.BAR, RE.PITCH], [0, RE.PITCH, RE.DURATION], [2, RE.DURATION, RE.SIZE]]),
     clock: barClock,
     encode(notes, bos = true, eos = true) {
       const out = bos ? [BOS] : [];
