@@ -313,6 +313,8 @@ rule measure_structure:
     params:
         tokenizer=TOKENIZER,
         drums=drums_of("genre"),
+        sample_seconds=lambda wc: section("sample", wc.genre)["seconds"],
+        tempo=tempo_of("genre"),
     log:
         "logs/measure_structure/{genre}{rep}.log",
     benchmark:

@@ -16,6 +16,7 @@ from midi_genres.analysis.structure import (
     lost_at_lag,
     measure_structure,
     piece_structure,
+    sample_bars,
     structure_rows,
     summary_columns,
     window_bands,
@@ -151,9 +152,11 @@ def test_the_rules_measure_pieces_and_samples_and_gather_every_genre(tmp_path):
                  for i in range(2)], PIECE_COLUMNS, tmp_path / "g.pieces.tsv")
     paths = {"val_path": str(tmp_path / "g.val.npy"), "pieces_path": str(tmp_path / "g.pieces.tsv"),
              "samples_path": str(tmp_path / "g.samples.npy")}
-    rows = measure_structure(genre="g", table_path=str(tmp_path / "g.tsv"), **paths)
-    assert [(r["set"], r["bars"]) for r in rows] == [("heldout", 12), ("heldout", 12), ("samples", 10),
-                                                     ("samples", 12)]  # held-out cut to the longest sample
+    cut = {"sample_seconds": 22.0, "tempo": 120.0}  # 176 steps: 11 whole bars, then a cut-off twelfth
+    assert sample_bars(22.0, 120.0) == 11 and sample_bars(30.0, 90.0) == 11
+    rows = measure_structure(genre="g", table_path=str(tmp_path / "g.tsv"), **paths, **cut)
+    assert [(r["set"], r["bars"]) for r in rows] == [("heldout", 11), ("heldout", 11), ("samples", 10),
+                                                     ("samples", 11)]  # every piece over the samples' whole bars
     assert [r["piece"] for r in read_table(tmp_path / "g.tsv")][:2] == ["p0", "p1"]
     write_table(window_rows("g", heldout, max_len=256), WINDOW_COLUMNS, tmp_path / "w.tsv")
     out = aggregate_structure(genres=["g"], titles={"g": "G"}, tables={"g": [str(tmp_path / "g.tsv")] * 2},
@@ -167,4 +170,4 @@ def test_the_rules_measure_pieces_and_samples_and_gather_every_genre(tmp_path):
     write_table(rows[:2], list(rows[0]), tmp_path / "short.tsv")
     with pytest.raises(ValueError, match="lists 2 validation pieces but .* holds 3"):
         np.save(tmp_path / "g.val.npy", np.concatenate([tok.encode(p) for p in [*heldout, heldout[0]]]))
-        measure_structure(genre="g", table_path=str(tmp_path / "g.tsv"), **paths)
+        measure_structure(genre="g", table_path=str(tmp_path / "g.tsv"), **paths, **cut)

@@ -13,14 +13,15 @@ pitch class) pairs). Per piece:
   at least one bar has an onset, and how many such pairs there are. The similarity of two bars is the Jaccard index
   of their events: 1 for a bar repeated (up to octaves), 0 for bars without a note at the same place.
 
-Samples are as long as ``sample.seconds`` makes them, held-out pieces are often longer: held-out pieces are measured
-over their first bars only, as many as the longest sample has, so both sets are measured at the same places of a
-piece. Each measure of a set is a ratio of sums over its pieces (repeats / judged bars, similarity / pairs) with a
-95% bootstrap interval: over held-out tune families (a family's pieces resampled together) and over samples; the
-samples' value minus the held-out pieces' has an interval from resampling both sets independently. Besides each
-lag, the similarity is pooled over the lags the model's context holds (``analysis.window``'s bars) and over those
-beyond it: samples less alike than held-out pieces within the window lost what the model could see; alike within
-it and less alike only beyond it, what it never saw together (``window_explains``).
+Samples are cut where ``sample.seconds`` ends, mostly inside a bar, and held-out pieces are often longer: both sets
+are measured over the whole bars before that cut only (``sample_bars``), so they are measured at the same places of a
+piece and no sample's cut-off last bar counts as a bar unlike the others. Each measure of a set is a ratio of sums
+over its pieces (repeats / judged bars, similarity / pairs) with a 95% bootstrap interval: over held-out tune
+families (a family's pieces resampled together) and over samples; the samples' value minus the held-out pieces' has
+an interval from resampling both sets independently. Besides each lag, the similarity is pooled over the lags the
+model's context holds (``analysis.window``'s bars) and over those beyond it: samples less alike than held-out
+pieces within the window lost what the model could see; alike within it and less alike only beyond it, what it
+never saw together (``window_explains``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import numpy as np
 
 from midi_genres.analysis.bootstrap import family_totals, ratio_difference_interval, ratio_interval
 from midi_genres.core.constants import STEPS_PER_BAR
-from midi_genres.core.notes import Note
+from midi_genres.core.notes import Note, seconds_to_steps
 from midi_genres.core.tables import cell, number, read_table, write_table
 from midi_genres.present.plots import ProfilePanel, render_structure_profiles
 from midi_genres.tokens import make_tokenizer
@@ -102,21 +103,26 @@ def piece_structure(notes: Sequence[Note], drums: bool = False, max_bars: int | 
     return row
 
 
+def sample_bars(seconds: float, tempo: float) -> int:
+    """The whole bars of music before a sample of ``seconds`` at ``tempo`` bpm is cut (``sample.seconds``)."""
+    return seconds_to_steps(seconds, tempo) // STEPS_PER_BAR
+
+
 def measure_structure(*, genre: str, val_path: str | os.PathLike, pieces_path: str | os.PathLike,
-                      samples_path: str | os.PathLike, table_path: str | os.PathLike, drums: bool = False,
-                      tokenizer: str = "event") -> list[dict]:
-    """The measure_structure rule: ``PIECE_COLUMNS`` for every held-out piece (its first bars, as many as the
-    longest sample has) and every sample of one seeded model."""
+                      samples_path: str | os.PathLike, table_path: str | os.PathLike, sample_seconds: float,
+                      tempo: float, drums: bool = False, tokenizer: str = "event") -> list[dict]:
+    """The measure_structure rule: ``PIECE_COLUMNS`` for every held-out piece and every sample of one seeded model,
+    each over its first ``sample_bars(sample_seconds, tempo)`` bars (the samples' whole bars)."""
     tok = make_tokenizer(tokenizer)
+    bars = sample_bars(sample_seconds, tempo)
     samples = [notes for notes, _ in decode_pieces(np.load(samples_path), tok)]
-    longest = max((len(bars_of(s)) for s in samples), default=0) or None
     heldout = [notes for notes, _ in decode_pieces(np.load(val_path), tok)]
     table = load_pieces(pieces_path, "val")
     if len(table) != len(heldout):
         raise ValueError(f"{pieces_path} lists {len(table)} validation pieces but {val_path} holds {len(heldout)}")
-    rows = [{"set": "heldout", "piece": r["piece_id"], "family": r["family"], **piece_structure(n, drums, longest)}
+    rows = [{"set": "heldout", "piece": r["piece_id"], "family": r["family"], **piece_structure(n, drums, bars)}
             for r, n in zip(table, heldout)]
-    rows += [{"set": "samples", "piece": i, "family": "NA", **piece_structure(n, drums)}
+    rows += [{"set": "samples", "piece": i, "family": "NA", **piece_structure(n, drums, bars)}
              for i, n in enumerate(samples)]
     write_table(rows, PIECE_COLUMNS, table_path)
     for name in SETS:
