@@ -209,7 +209,7 @@ rule render_training_piece_audio:
 
 rule export_web_model:
     input:
-        checkpoint=R("checkpoints/{genre}.pt"),
+        checkpoint=selected_checkpoint("{genre}"),
     output:
         script=R("web/models/{genre}.js"),
     params:
