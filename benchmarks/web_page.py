@@ -61,8 +61,8 @@ def stand_in_site(root: Path) -> Path:
         path = results / "checkpoints" / f"{genre}.pt"
         path.parent.mkdir(parents=True, exist_ok=True)
         save_checkpoint({"model_state": MusicTransformer(cfg).state_dict(), "model_config": cfg.to_dict(),
-                         "vocab": tok.names, "card": {"genre": genre, "tempo": sources[genre]["tempo"],
-                                                      "drums": genre == "rap"}}, path)
+                         "vocab": tok.names, "train_config": defaults("train"),  # PyTorch scores in its precision
+                         "card": {"genre": genre, "tempo": sources[genre]["tempo"], "drums": genre == "rap"}}, path)
         web_models.append(str(results / "web" / "models" / f"{genre}.js"))
         export_web_model(checkpoint_path=path, out_path=web_models[-1], genre=genre, title=genre, tokenizer="event",
                          tempo_bpm=sources[genre]["tempo"], drums=genre == "rap")
