@@ -167,6 +167,25 @@ def test_the_dump_dom_command_returns_the_generated_notes(site):
     assert [Note(n["pitch"], n["start"], n["end"]) for n in json.loads(found.group(1))] == expected
 
 
+def test_the_same_page_served_by_a_static_server_works_unchanged(browser, site):
+    """`python -m http.server` over results/: the page generates as from file://."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site / "results"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_port}/index.html#generate=rock&seconds=5&seed=2&top_k=1")
+        expected = api.load_model("rock", site / "results").generate(seconds=5, top_k=1, seed=2).notes
+        assert page_notes(page) == expected
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_the_seed_reproduces_the_pages_own_sample(browser, site):
     first = page_notes(open_page(browser, site, "#generate=rap&seconds=4&seed=5"))
     again = page_notes(open_page(browser, site, "#generate=rap&seconds=4&seed=5"))
