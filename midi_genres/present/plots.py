@@ -356,7 +356,12 @@ def render_heatmaps(heatmaps: Sequence[Heatmap], path: str | os.PathLike, title:
             fig.suptitle(title, fontsize=11, fontweight="bold")
         panels = fig.subfigures(len(rows), 1, squeeze=False, height_ratios=heights)[:, 0]
         for panel, row in zip(panels, rows):
-            axes = panel.subplots(1, len(row), squeeze=False, width_ratios=[shapes[i][1] + 3 for i in row])[0]
+            ratios = [widths[i] for i in row]
+            if width > sum(ratios):  # a shorter row keeps its matrices' widths: blank space on its right
+                ratios.append(width - sum(ratios))
+            axes = panel.subplots(1, len(ratios), squeeze=False, width_ratios=ratios)[0]
+            for ax in axes[len(row):]:
+                ax.set_visible(False)
             for ax, i in zip(axes, row):
                 image = draw_heatmap(ax, heatmaps[i])
                 bar = panel.colorbar(image, ax=ax, label=heatmaps[i].colorbar, shrink=0.8)
