@@ -229,3 +229,34 @@ def test_twelve_exported_models_of_the_default_size_and_the_page_fit_in_40_mb(tm
     with pytest.raises(ValueError, match="vocabulary"):
         export_web_model(checkpoint_path=tmp_path / "bach.pt", out_path=tmp_path / "remi.js", genre="bach",
                          title="Bach", tokenizer="remi", tempo_bpm=90, drums=False)
+
+
+def test_the_play_section_comes_with_exported_models_only_and_its_json_cannot_close_the_script(tmp_path):
+    import json
+    import re
+
+    assert 'id="play"' not in gallery(tmp_path).read_text() and "<script" not in gallery(tmp_path).read_text()
+    files = fake_results(tmp_path, ["a", "b", "c"], SOURCES)
+    sources = {**SOURCES, "a": {**SOURCES["a"], "title": "</script><b>x</b>"}}
+    models = []
+    for genre in ("a", "b", "c"):
+        models.append(tmp_path / "results" / "web" / "models" / f"{genre}.js")
+        models[-1].parent.mkdir(parents=True, exist_ok=True)
+        models[-1].write_text("")
+    args = dict(out_path=tmp_path / "results/index.html", genres=["a", "b", "c"], sources=sources,
+                summary_path=str(tmp_path / "results/summary.tsv"), pianorolls=files["pianorolls"],
+                curves=files["curves"], samples=files["samples"], comparison=str(tmp_path / "results/comparison.png"),
+                training_curves=str(tmp_path / "results/training_curves.png"), web_models=[str(m) for m in models])
+    with pytest.raises(ValueError, match="web_assets"):
+        build_gallery(**args)
+    sample = {"seconds": 30, "temperature": 0.9, "top_k": 40, "seed": 0, "max_tokens": 8192}
+    build_gallery(**args, web_assets=tmp_path / "results" / "web" / "page", sample_settings={g: sample for g in "abc"})
+    page = tmp_path / "results" / "index.html"
+    text = page.read_text()
+    data = re.search(r'<script type="application/json" id="play-models">(.*?)</script>', text, re.S).group(1)
+    manifest = json.loads(data)
+    assert [m["src"] for m in manifest["models"]] == ["web/models/a.js", "web/models/b.js", "web/models/c.js"]
+    assert manifest["models"][0]["title"] == "</script><b>x</b>" and manifest["models"][1]["sample"] == sample
+    assert sorted(p.name for p in (tmp_path / "results/web/page").iterdir()) == ["gallery.css", "gallery.js",
+                                                                               "midi-genres.js"]
+    assert_links_are_relative_and_resolve(page)
