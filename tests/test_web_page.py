@@ -14,7 +14,7 @@ from test_gallery import fake_results
 
 from midi_genres import api
 from midi_genres.core.midi import midi_bytes, read_midi, write_midi
-from midi_genres.core.notes import Note
+from midi_genres.core.notes import Note, seconds_to_steps
 from midi_genres.model.checkpoint import load_checkpoint
 from midi_genres.model.export import export_web_model
 from midi_genres.model.sample import ContextWindow
@@ -150,10 +150,14 @@ def page_notes(page):
 @pytest.mark.parametrize("genre", list(GENRES))
 def test_greedy_generation_gives_the_packages_notes(browser, site, genre):
     """top_k=1 through the URL fragment: the notes `midi-genres generate --top-k 1` writes, over 10 s."""
-    expected = api.load_model(genre, site / "results").generate(seconds=10, top_k=1, seed=3)
+    model = api.load_model(genre, site / "results")
+    expected = model.generate(seconds=10, top_k=1, seed=3)
     page = open_page(browser, site, f"#generate={genre}&seconds=10&seed=3&top_k=1")
     assert page_notes(page) == expected.notes
     assert expected.notes and page.errors == []
+    tokens = page.evaluate("""([genre, maxSteps]) => MG.generate(MG.model(genre),
+        {maxSteps, temperature: 1, topK: 1, seed: 3, maxTokens: 8193})""", [genre, seconds_to_steps(10, model.tempo)])
+    assert tokens == expected.tokens  # token for token
 
 
 def test_the_dump_dom_command_returns_the_generated_notes(site):
