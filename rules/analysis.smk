@@ -302,11 +302,11 @@ rule aggregate_window:
         "../workflow_scripts/aggregate_window.py"
 
 
-# Held-out pieces (fold 1's) and one seeded model's samples: repeated bars and bar similarity by lag.
+# Held-out pieces (every fold's) and one seeded model's samples: repeated bars and bar similarity by lag.
 rule measure_structure:
     input:
-        val=T("{genre}.val.npy"),
-        pieces=T("{genre}.pieces.tsv"),
+        val=lambda wc: each_fold(T("{genre}{fold}.val.npy"), [wc.genre]),
+        pieces=lambda wc: each_fold(T("{genre}{fold}.pieces.tsv"), [wc.genre]),
         samples=R("samples_batch/{genre}{rep}.npy"),
     output:
         table=R("structure/{genre}{rep}.tsv"),

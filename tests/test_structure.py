@@ -116,6 +116,9 @@ def test_samples_that_keep_the_structure_and_samples_that_lose_it_within_the_win
     assert (summary["onset_repeat_heldout"], summary["onset_repeat_samples"], summary["onset_repeat_kept"]) == (
         0.8, 0.0, "less")
     assert summary["structure_loss_vs_window"] == "within"
+    assert summary["structure_note"] == "too few held-out families"  # 3 held-out pieces, 3 families
+    many = structure_rows("g", _rows({"heldout": [repeating(16, 4)] * 12, "samples": [never_repeating()] * 4}), window)
+    assert summary_columns("g", many, as_read, "event")["structure_note"] == ""
     assert summary_columns("other", lost, as_read, "event")["onset_repeat_kept"] == "NA"
 
 
@@ -150,7 +153,7 @@ def test_the_rules_measure_pieces_and_samples_and_gather_every_genre(tmp_path):
     np.save(tmp_path / "g.samples.npy", np.concatenate([tok.encode(p) for p in samples]))
     write_table([{"piece_id": f"p{i}", "family": f"f{i}", "split": "val", "tokens": 0, "notes": 0, "steps": 0}
                  for i in range(2)], PIECE_COLUMNS, tmp_path / "g.pieces.tsv")
-    paths = {"val_path": str(tmp_path / "g.val.npy"), "pieces_path": str(tmp_path / "g.pieces.tsv"),
+    paths = {"val_paths": [str(tmp_path / "g.val.npy")], "pieces_paths": [str(tmp_path / "g.pieces.tsv")],
              "samples_path": str(tmp_path / "g.samples.npy")}
     cut = {"sample_seconds": 22.0, "tempo": 120.0}  # 176 steps: 11 whole bars, then a cut-off twelfth
     assert sample_bars(22.0, 120.0) == 11 and sample_bars(30.0, 90.0) == 11
@@ -158,12 +161,16 @@ def test_the_rules_measure_pieces_and_samples_and_gather_every_genre(tmp_path):
     assert [(r["set"], r["bars"]) for r in rows] == [("heldout", 11), ("heldout", 11), ("samples", 10),
                                                      ("samples", 11)]  # every piece over the samples' whole bars
     assert [r["piece"] for r in read_table(tmp_path / "g.tsv")][:2] == ["p0", "p1"]
+    two_folds = {**paths, "val_paths": paths["val_paths"] * 2, "pieces_paths": paths["pieces_paths"] * 2}
+    assert [r["piece"] for r in measure_structure(genre="g", table_path=str(tmp_path / "f.tsv"), **two_folds, **cut)
+            if r["set"] == "heldout"] == ["p0", "p1", "p0", "p1"]  # every fold's held-out pieces
     write_table(window_rows("g", heldout, max_len=256), WINDOW_COLUMNS, tmp_path / "w.tsv")
     out = aggregate_structure(genres=["g"], titles={"g": "G"}, tables={"g": [str(tmp_path / "g.tsv")] * 2},
                               window_paths=[str(tmp_path / "w.tsv")], tokenizer="event",
                               table_path=tmp_path / "structure.tsv", figure_path=tmp_path / "structure.png")
     onset = next(r for r in out if r["measure"] == "onset_repeat")
     assert onset["samples_pieces"] == 4 and onset["heldout_pieces"] == 2  # samples of both seeds, held-out once
+    assert onset["heldout_families"] == 2
     assert [r["measure"] for r in read_table(tmp_path / "structure.tsv")][-2:] == [
         "similarity", "similarity_within_window"]  # a window of over 16 bars leaves no lag beyond it
     assert (tmp_path / "structure.png").stat().st_size > 10_000

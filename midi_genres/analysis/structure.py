@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from midi_genres.analysis.bootstrap import family_totals, ratio_difference_interval, ratio_interval
+from midi_genres.analysis.heldout import MIN_RANKED_FAMILIES
 from midi_genres.core.constants import STEPS_PER_BAR
 from midi_genres.core.notes import Note, seconds_to_steps
 from midi_genres.core.tables import cell, number, read_table, write_table
@@ -51,9 +52,9 @@ SETS = ("heldout", "samples")
 LAGS = range(1, MAX_LAG + 1)
 PIECE_COLUMNS = ["set", "piece", "family", "bars", "judged", "onset_repeats", "pitch_class_repeats",
                  *(f"sim_{lag}" for lag in LAGS), *(f"pairs_{lag}" for lag in LAGS)]
-STRUCTURE_COLUMNS = ["genre", "measure", "lag", "heldout_pieces", "heldout_units", "heldout", "heldout_low",
-                     "heldout_high", "samples_pieces", "samples_units", "samples", "samples_low", "samples_high",
-                     "difference", "difference_low", "difference_high", "verdict"]
+STRUCTURE_COLUMNS = ["genre", "measure", "lag", "heldout_pieces", "heldout_families", "heldout_units", "heldout",
+                     "heldout_low", "heldout_high", "samples_pieces", "samples_units", "samples", "samples_low",
+                     "samples_high", "difference", "difference_low", "difference_high", "verdict"]
 REPEATS = {"onset_repeat": "onset_repeats", "pitch_class_repeat": "pitch_class_repeats"}
 
 
@@ -108,20 +109,24 @@ def sample_bars(seconds: float, tempo: float) -> int:
     return seconds_to_steps(seconds, tempo) // STEPS_PER_BAR
 
 
-def measure_structure(*, genre: str, val_path: str | os.PathLike, pieces_path: str | os.PathLike,
+def measure_structure(*, genre: str, val_paths: Sequence[str], pieces_paths: Sequence[str],
                       samples_path: str | os.PathLike, table_path: str | os.PathLike, sample_seconds: float,
                       tempo: float, drums: bool = False, tokenizer: str = "event") -> list[dict]:
-    """The measure_structure rule: ``PIECE_COLUMNS`` for every held-out piece and every sample of one seeded model,
-    each over its first ``sample_bars(sample_seconds, tempo)`` bars (the samples' whole bars)."""
+    """The measure_structure rule: ``PIECE_COLUMNS`` for every held-out piece (of every fold: ``val_paths`` and
+    their ``pieces_paths``) and every sample of one seeded model, each over its first
+    ``sample_bars(sample_seconds, tempo)`` bars (the samples' whole bars)."""
     tok = make_tokenizer(tokenizer)
     bars = sample_bars(sample_seconds, tempo)
     samples = [notes for notes, _ in decode_pieces(np.load(samples_path), tok)]
-    heldout = [notes for notes, _ in decode_pieces(np.load(val_path), tok)]
-    table = load_pieces(pieces_path, "val")
-    if len(table) != len(heldout):
-        raise ValueError(f"{pieces_path} lists {len(table)} validation pieces but {val_path} holds {len(heldout)}")
-    rows = [{"set": "heldout", "piece": r["piece_id"], "family": r["family"], **piece_structure(n, drums, bars)}
-            for r, n in zip(table, heldout)]
+    rows = []
+    for val_path, pieces_path in zip(val_paths, pieces_paths, strict=True):
+        heldout = [notes for notes, _ in decode_pieces(np.load(val_path), tok)]
+        table = load_pieces(pieces_path, "val")
+        if len(table) != len(heldout):
+            raise ValueError(f"{pieces_path} lists {len(table)} validation pieces but {val_path} holds "
+                             f"{len(heldout)}")
+        rows += [{"set": "heldout", "piece": r["piece_id"], "family": r["family"], **piece_structure(n, drums, bars)}
+                 for r, n in zip(table, heldout)]
     rows += [{"set": "samples", "piece": i, "family": "NA", **piece_structure(n, drums, bars)}
              for i, n in enumerate(samples)]
     write_table(rows, PIECE_COLUMNS, table_path)
@@ -168,7 +173,7 @@ def structure_rows(genre: str, pieces: Sequence[dict], window_bars: float = math
     out = []
     for measure, lag, nums, dens in _measures(window_bars):
         totals = {}
-        row = {"genre": genre, "measure": measure, "lag": lag}
+        row = {"genre": genre, "measure": measure, "lag": lag, "heldout_families": len(set(groups["heldout"]))}
         for name, rows in sets.items():
             n = family_totals([sum(float(r[c]) for c in nums) for r in rows], groups[name])
             d = family_totals([sum(float(r[c]) for c in dens) for r in rows], groups[name])
@@ -208,6 +213,12 @@ def window_explains(rows: Sequence[dict]) -> str:
     return "NA" if within == beyond == "NA" else "kept"
 
 
+def _note(rows: Sequence[dict]) -> str:
+    """``too few held-out families`` where fewer than ``MIN_RANKED_FAMILIES`` were measured (the verdicts stand on
+    them), else empty."""
+    return "too few held-out families" if int(rows[0]["heldout_families"]) < MIN_RANKED_FAMILIES else ""
+
+
 def window_bars_of(window_rows: Sequence[dict], tokenizer: str) -> float:
     """The median bars the context covers, for ``tokenizer``, from a genre's window table."""
     found = [number(r["window_bars"]) for r in window_rows if r["tokenizer"] == tokenizer]
@@ -230,7 +241,8 @@ def aggregate_structure(*, genres: Sequence[str], titles: Mapping[str, str], tab
         rows += genre_rows
         log.info("%s: the window holds %.1f bars; samples first less alike than held-out pieces at lag %s; lost "
                  "structure: %s", genre, window, lost_at_lag(genre_rows), window_explains(genre_rows))
-        panels.append(_panel(titles.get(genre, genre), genre_rows, window))
+        title = titles.get(genre, genre) + (f" ({_note(genre_rows)})" if _note(genre_rows) else "")
+        panels.append(_panel(title, genre_rows, window))
     write_table(rows, STRUCTURE_COLUMNS, table_path)
     render_structure_profiles(panels, figure_path, title="Structure above the bar: how alike are bars L bars apart; "
                               f"how often a bar repeats one of the {LOOKBACK_BARS} before it (held-out \u2192 samples)")
@@ -254,21 +266,22 @@ def _panel(title: str, rows: Sequence[dict], window_bars: float) -> ProfilePanel
 
 SUMMARY_COLUMNS = ["window_bars", "onset_repeat_heldout", "onset_repeat_samples", "onset_repeat_kept",
                    "pitch_class_repeat_heldout", "pitch_class_repeat_samples", "pitch_class_repeat_kept",
-                   "structure_lost_at_lag", "structure_loss_vs_window"]
+                   "structure_lost_at_lag", "structure_loss_vs_window", "structure_note"]
 
 
 def summary_columns(genre: str, structure: Sequence[dict], window: Sequence[dict], tokenizer: str) -> dict:
     """A genre's ``SUMMARY_COLUMNS`` from the rows of the structure table and the window table (every genre's rows
     may be given; the genre's are picked): the bars the context of ``tokenizer`` covers, the repeat shares of
     held-out pieces and samples with the verdict of their difference, the lag at which samples lose bar similarity
-    and whether structure is lost ``within`` or ``beyond`` the window (``window_explains``)."""
+    and whether structure is lost ``within`` or ``beyond`` the window (``window_explains``), flagged where too few
+    tune families were held out for the verdicts to stand on."""
     rows = [r for r in structure if r["genre"] == genre]
     bars = window_bars_of([r for r in window if r["genre"] == genre], tokenizer)
     out = {"window_bars": cell(bars, 2)}
     if rows:
         lost = lost_at_lag(rows)
         out.update({"structure_lost_at_lag": "NA" if math.isnan(lost) else int(lost),
-                    "structure_loss_vs_window": window_explains(rows)})
+                    "structure_loss_vs_window": window_explains(rows), "structure_note": _note(rows)})
     for r in rows:
         if r["measure"] in REPEATS:
             out.update({f"{r['measure']}_heldout": r["heldout"], f"{r['measure']}_samples": r["samples"],
