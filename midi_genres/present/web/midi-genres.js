@@ -16,8 +16,6 @@
   const PARTS = ["pitch", "timing", "duration", "structure"];
   MG.STEPS_PER_BAR = STEPS_PER_BAR;
   MG.PARTS = PARTS;
-  MG.BOS = BOS;
-  MG.EOS = EOS;
 
   /* ------------------------------------------------------------------------------------------------------------
    * Notes: {pitch, start, end} in 16th-note steps (core/notes.py) */
@@ -52,7 +50,6 @@
     }
     return out.sort(byOnset);
   }
-  MG.normalize = normalize;
 
   /** The notes before `steps` (cut there), as experiments/crossprompt.split_at's head. */
   MG.headOf = function (notes, steps) {
@@ -419,7 +416,6 @@
       + t * 0.17087277)))))))));
     return x < 0 ? erfc - 1 : 1 - erfc;
   }
-  MG.erf = erf;
 
   /* Linear layers: y[t] = x[t] W^T + b with W stored transposed, (in, out) row-major, and out padded to a multiple
    * of 8 (zero columns), so that WebAssembly SIMD computes 8 outputs of 4 rows at a time (f32x4, float32 sums as
@@ -526,7 +522,7 @@
     return body(1, n + 1, code);
   }
 
-  /** The model's WebAssembly kernels on `memory`: linear layers of `d` and `f` inputs (4 rows and 1 row at a time),
+  /** The model's WebAssembly kernels on `memory` (MG.noWasm = true before a model is built: plain JavaScript): linear layers of `d` and `f` inputs (4 rows and 1 row at a time),
    * attention scores and values; null where the browser has no WebAssembly SIMD. */
   function wasmKernels({d_model: d, d_ff: f, n_heads: H, max_len: L}, memory) {
     if (MG.noWasm || typeof WebAssembly === "undefined") return null;
