@@ -61,6 +61,16 @@ def test_replicate_columns_are_refitted_and_weight_the_fit():
     assert curve.fit.alpha == pytest.approx(0.3, rel=1e-3)
     low, high = curve.interval("alpha")
     assert low < 0.3 < high
+    with_gap = reps.copy()
+    with_gap[2, 7] = np.nan  # a resample that drew no notes for one point: the column is left out
+    with_gap *= np.linspace(1, 3, NOTES.size)[:, None]  # unequal spreads, so that weighting matters
+    noisy = truth + np.array([0.03, -0.02, 0.01, 0.0, -0.01, 0.02])
+    gapped = fit_curve(NOTES, noisy, replicates=with_gap)
+    spread = np.delete(with_gap, 7, axis=1).std(axis=1, ddof=1)
+    weighted, _ = fit_power_law(NOTES, noisy, 1 / spread ** 2)  # still weighted by the other columns' spread
+    assert len(gapped.replicates) == 199
+    assert (gapped.fit.a, gapped.fit.alpha, gapped.fit.c) == pytest.approx((weighted.a, weighted.alpha, weighted.c))
+    assert gapped.fit.alpha != pytest.approx(fit_power_law(NOTES, noisy)[0].alpha, rel=1e-6)
     est, p_low, p_high = curve.predict_interval(1e6)
     assert p_low < est < p_high and est == pytest.approx(float(_curve(30.0, 0.3, 1.5, 1e6)), rel=1e-4)
 

@@ -180,8 +180,8 @@ def fit_curve(notes: Sequence[float], bits: Sequence[float], *, replicates: np.n
         if reps.ndim != 2 or reps.shape[0] != d.size or reps.shape[1] < 2:
             raise ValueError(f"replicates must be (points x resamples) with {d.size} rows and at least 2 columns, "
                              f"got shape {reps.shape}")
-        reps = reps[order]
-        spread = reps.std(axis=1, ddof=1)
+        reps = reps[order][:, np.all(np.isfinite(reps), axis=0)]  # a resample without notes has no ratio
+        spread = reps.std(axis=1, ddof=1) if reps.shape[1] > 1 else None
     elif se is not None:
         spread = np.asarray(se, dtype=np.float64)[order]
         if spread.shape != d.shape or np.any(~np.isfinite(spread)) or np.any(spread < 0):
@@ -194,7 +194,7 @@ def fit_curve(notes: Sequence[float], bits: Sequence[float], *, replicates: np.n
     if spread is not None and np.all(spread > 0):
         weights = 1.0 / spread ** 2
     fit, at_bound = fit_power_law(d, y, weights)
-    columns = reps[:, np.all(np.isfinite(reps), axis=0)].T
+    columns = reps.T
     fits = [f for lo in range(0, len(columns), FIT_BATCH)
             for f in _fit_many(d, columns[lo:lo + FIT_BATCH], np.ones_like(d) if weights is None else weights)[0]]
     return CurveFit(fit, tuple(d.tolist()), tuple(fits), at_bound)
