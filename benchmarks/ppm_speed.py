@@ -22,7 +22,10 @@ import numpy as np
 from benchmarks.ngram_speed import synthetic_stream
 from midi_genres.analysis.ngram import NGramModel
 from midi_genres.analysis.ppm import IDyOMModel
+from midi_genres.core.defaults import defaults
 from midi_genres.tokens.event import EventTokenizer
+
+BIAS = defaults("metrics")["ppm_bias"]
 
 
 def cpu_name() -> str:
@@ -64,7 +67,7 @@ def main() -> None:
             times, cpu = [], []
             for _ in range(args.repeats):
                 t, c = time.perf_counter(), time.process_time()
-                model = IDyOMModel(train, vocab, max_order=order or None)
+                model = IDyOMModel(train, vocab, max_order=order or None, bias=BIAS)
                 nll = model.token_nll(val)
                 times.append(time.perf_counter() - t)
                 cpu.append(time.process_time() - c)
@@ -74,7 +77,7 @@ def main() -> None:
                 line += " LTM alone {:.4f}, STM alone {:.4f}".format(*bits_per_token(model, val))
             print(line, flush=True)
     tracemalloc.start()
-    IDyOMModel(train, vocab, max_order=args.orders[0] or None).token_nll(val)
+    IDyOMModel(train, vocab, max_order=args.orders[0] or None, bias=BIAS).token_nll(val)
     _, peak = tracemalloc.get_traced_memory()
     print(f"train {train.size:,}, max order {args.orders[0] or 'unbounded'}: traced memory peak {peak / 2**20:.0f} "
           f"MiB; process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

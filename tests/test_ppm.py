@@ -9,10 +9,13 @@ from midi_genres.analysis.heldout import load_piece_bits
 from midi_genres.analysis.ngram import ngram_floor
 from midi_genres.analysis.ppm import IDyOMModel, context_starts, ppm_floor
 from midi_genres.analysis.summary import floor_columns, floor_names
+from midi_genres.core.defaults import defaults
 from midi_genres.core.tables import read_table, write_table
 from midi_genres.tokens import make_tokenizer
 from midi_genres.tokens.base import BOS, EOS
 from midi_genres.tokens.dataset import PIECE_COLUMNS as DATASET_PIECE_COLUMNS
+
+SETTINGS = {"max_order": defaults("metrics")["ppm_max_order"], "bias": defaults("metrics")["ppm_bias"]}
 
 
 def pieces_stream(n_pieces, vocab, seed, length=(5, 30)):
@@ -122,7 +125,7 @@ def test_matches_reference_implementation(monkeypatch, max_order, bias, chunk):
 
 def test_probabilities_sum_to_one_over_the_vocabulary():
     vocab = 40
-    model = IDyOMModel(pieces_stream(200, vocab, seed=3), vocab, max_order=None)
+    model = IDyOMModel(pieces_stream(200, vocab, seed=3), vocab, max_order=None, bias=2.0)
     # held-out pieces with tokens never seen in training and a piece that repeats itself
     rng = np.random.default_rng(4)
     stream = np.concatenate([pieces_stream(30, vocab, seed=5), [BOS, *rng.integers(3, vocab, 50), EOS],
@@ -137,7 +140,7 @@ def test_probabilities_sum_to_one_over_the_vocabulary():
 def test_short_term_model_makes_a_repeated_phrase_cheaper():
     vocab = 30
     rng = np.random.default_rng(6)
-    model = IDyOMModel(pieces_stream(100, vocab, seed=7), vocab)
+    model = IDyOMModel(pieces_stream(100, vocab, seed=7), vocab, **SETTINGS)
     phrase = rng.integers(3, vocab, size=12)  # unlikely to occur in training as a whole
     stream = np.array([BOS, *phrase, *phrase, EOS])
     nll = model.token_nll(stream)  # nll[i - 1] is the cost of token i
@@ -153,21 +156,25 @@ def test_short_term_model_makes_a_repeated_phrase_cheaper():
 def test_deterministic_and_independent_of_block_size(monkeypatch):
     vocab = 25
     train, stream = pieces_stream(150, vocab, seed=8), pieces_stream(40, vocab, seed=9)
-    model = IDyOMModel(train, vocab)
+    model = IDyOMModel(train, vocab, **SETTINGS)
     once = model.token_nll(stream)
-    np.testing.assert_array_equal(once, IDyOMModel(train.copy(), vocab).token_nll(stream.copy()))
+    np.testing.assert_array_equal(once, IDyOMModel(train.copy(), vocab, **SETTINGS).token_nll(stream.copy()))
     monkeypatch.setattr(ppm_module, "CHUNK", 17)
     np.testing.assert_allclose(model.token_nll(stream), once, rtol=1e-12)
 
 
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="max_order"):
-        IDyOMModel([BOS, 3, EOS], 5, max_order=-1)
+        IDyOMModel([BOS, 3, EOS], 5, max_order=-1, bias=2.0)
     with pytest.raises(ValueError, match="token ids"):
-        IDyOMModel([BOS, 9, EOS], 5)
+        IDyOMModel([BOS, 9, EOS], 5, **SETTINGS)
+    with pytest.raises(ValueError, match="bias"):
+        IDyOMModel([BOS, 3, EOS], 5, max_order=2, bias=-1.0)
+    with pytest.raises(ValueError, match="vocab_size"):
+        IDyOMModel([0, 0], 1, **SETTINGS)
     with pytest.raises(ValueError, match="empty"):
-        IDyOMModel([], 5)
-    assert IDyOMModel([BOS, 3, EOS], 5).token_nll([BOS]).size == 0
+        IDyOMModel([], 5, **SETTINGS)
+    assert IDyOMModel([BOS, 3, EOS], 5, **SETTINGS).token_nll([BOS]).size == 0
 
 
 def write_genre(folder, train, val):

@@ -148,9 +148,10 @@ def _exclusive_in_groups(values: np.ndarray, first: np.ndarray) -> np.ndarray:
 
 class IDyOMModel:
     """The long-term model of a training stream, ready to score held-out streams with the short-term model beside it
-    (see the module docstring)."""
+    (see the module docstring): ``max_order`` caps the orders (None: unbounded), ``bias`` is b of the mixture (the
+    workflow's are ``metrics.ppm_max_order`` and ``metrics.ppm_bias``)."""
 
-    def __init__(self, train, vocab_size: int, max_order: int | None = 24, bias: float = 7.0):
+    def __init__(self, train, vocab_size: int, *, max_order: int | None, bias: float):
         if vocab_size < 2:
             raise ValueError(f"vocab_size must be at least 2, got {vocab_size!r}")
         if max_order is not None and (int(max_order) != max_order or max_order < 0):
