@@ -5,6 +5,7 @@ flow, on a tiny run of three few-step-trained models (two event models, one a dr
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -220,6 +221,37 @@ def test_midi_reading_and_writing_equal_the_packages(browser, site, tmp_path):
         written = page.evaluate("([notes, tempo, drums]) => Array.from(MG.midiBytes(notes, tempo, drums))",
                                 [[n._asdict() for n in notes], tempo, drums])
         assert bytes(written) == midi_bytes(notes, tempo, drums)
+
+
+def test_the_page_reads_the_benchmarks_songs_and_awkward_files_as_read_midi(browser, site, tmp_path):
+    """Multi-track songs of other resolutions, tempo maps and drums (the MIDI import benchmark's), running status,
+    a cut file: the page's notes are read_midi's, and what read_midi refuses the page refuses."""
+    import random
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from make_midi_folder import _running_status_bytes, write_song
+
+    from midi_genres.core.midi import MidiReadError
+
+    files = []
+    for seed in range(20):
+        files.append(tmp_path / f"song{seed}.mid")
+        write_song(files[-1], seed)
+    (tmp_path / "running.mid").write_bytes(_running_status_bytes(random.Random(1)))
+    (tmp_path / "cut.mid").write_bytes(files[0].read_bytes()[:-7])
+    files += [tmp_path / "running.mid", tmp_path / "cut.mid"]
+    page = open_page(browser, site)
+    for path in files:
+        got = page.evaluate("""bytes => { try { return MG.readMidi(Uint8Array.from(bytes)); }
+            catch (err) { if (err instanceof MG.MidiError) return 'refused: ' + err.message; throw err; } }""",
+                            list(path.read_bytes()))
+        try:
+            expected = read_midi(path)
+        except MidiReadError:
+            assert isinstance(got, str) and got.startswith("refused"), path.name
+            continue
+        assert [Note(n["pitch"], n["start"], n["end"]) for n in got] == expected, path.name
 
 
 @pytest.mark.parametrize("genre", list(GENRES))
