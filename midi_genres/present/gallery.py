@@ -213,6 +213,7 @@ def render_gallery(out_path: str | os.PathLike, genres: Sequence[str], sources: 
         assets = {name: page.url(Path(web_assets) / name) for name in WEB_ASSETS}
         head = f'<link rel="stylesheet" href="{assets["gallery.css"]}">'
         scripts = "".join(f'<script src="{url}"></script>' for name, url in assets.items() if name.endswith(".js"))
+        nav = f'<a href="#play"><strong>Play with the models</strong></a> {nav}'
     intro = ("The same small decoder-only Transformer, trained unchanged on each genre: only the corpus changes. "
              "Each model samples music from a single [BOS] token. Listen to it, look at its piano roll, download "
              "the MIDI file, and see how far its training got.")
