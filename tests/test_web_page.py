@@ -318,11 +318,13 @@ def test_drop_continue_score_and_download_a_file(browser, site, tmp_path):
         assert "generated" in wait_done(page)
         assert page_notes(page)
         page.locator("#play").screenshot(path=str(shots / f"1-generated-{genre}.png"))
-        page.click("#play-button")  # WebAudio: the drum kit (rap) and pitched voices (pop) play, and stop
+        # WebAudio: the drum kit (rap) and pitched voices (pop) play when the piece is made (the click's gesture)
         assert page.inner_text("#play-button") == "Stop playing"
         page.wait_for_timeout(300)
         page.click("#play-button")
         assert page.inner_text("#play-button") == "Play"
+        page.click("#play-button")
+        assert page.inner_text("#play-button") == "Stop playing"
     piece = site / "pop.held_out.mid"
     page.evaluate("""bytes => { const data = new DataTransfer();
         data.items.add(new File([Uint8Array.from(bytes)], 'pop.held_out.mid', {type: 'audio/midi'}));

@@ -167,6 +167,7 @@ in this page (it is the page's own generator, not PyTorch's).</p>
 <p id="play-status" class="status" role="status" aria-live="polite"></p>
 <canvas id="play-roll" width="1160" height="260" aria-label="piano roll of the music made here"></canvas>
 <div class="actions"><button id="play-button" class="secondary">Play</button>
+<label class="inline"><input type="checkbox" id="autoplay" checked> play when done</label>
 <button id="stop-button" class="secondary">Stop</button>
 <a id="download-link" class="disabled">download the MIDI file</a></div>
 </div>

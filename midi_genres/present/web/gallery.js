@@ -421,8 +421,19 @@
     fillDefaults(prefix, select.value);
     select.addEventListener("change", () => fillDefaults(prefix, select.value));
   }
-  $("generate-button").addEventListener("click", () => guarded(() => generate(settings("g"))));
-  $("continue-button").addEventListener("click", () => guarded(() => {
+  /** Generation started by a click: with "play when done" the audio starts under the click (browsers let a page
+   * play sound only after a gesture) and the music plays once made. */
+  function clicked(work) {
+    const autoplay = $("autoplay").checked;
+    if (autoplay) context().resume();
+    guarded(async () => {
+      await work();
+      if (autoplay && !stopRequested) play();
+    });
+  }
+
+  $("generate-button").addEventListener("click", () => clicked(() => generate(settings("g"))));
+  $("continue-button").addEventListener("click", () => clicked(() => {
     const file = needFile(), bars = number("c-bars", "prompt bars", {integer: true, min: 1});
     return generate(settings("c"), {...file, bars});
   }));
