@@ -44,17 +44,38 @@ def R(path):
     return f"{RESULTS}/{path}"
 
 
-def token_folder():
+def _caps():
+    """corpus.train_tokens as (the run's own cap, the other caps of a learning-curve sweep): the whole corpus (None)
+    when it is in the list, else the largest cap, is the run's; the others, ascending, are the sweep's."""
+    value = config["corpus"]["train_tokens"]
+    caps = value if isinstance(value, list) else [value]
+    main = None if None in caps else max(caps)
+    return main, sorted(c for c in caps if c is not None and c != main)
+
+
+MAIN_CAP, SWEEP_CAPS = _caps()
+
+
+def token_folder(cap=MAIN_CAP):
     """data/tokens/ for event tokens of whole corpora; data/tokens/<tokenizer>/ for another tokenizer and
     .../cap<N>/ under a corpus.train_tokens cap, so runs side by side keep their own token streams."""
     parts = ["data", "tokens"] + ([TOKENIZER] if TOKENIZER != "event" else [])
-    cap = config["corpus"]["train_tokens"]
     return os.path.join(*parts, *([f"cap{cap}"] if cap is not None else []))
 
 
 def T(path):
     """``path`` inside the token folder of this run (``token_folder``)."""
     return f"{token_folder()}/{path}"
+
+
+def T_at_cap(path):
+    """``path`` inside the token folder of a sweep's cap (the ``{cap}`` wildcard): data/tokens[/<tokenizer>]/cap{cap}/."""
+    return f"{token_folder(None)}/cap{{cap}}/{path}"
+
+
+def R_at_cap(path):
+    """``path`` inside the results of a sweep's cap (the ``{cap}`` wildcard): <results_dir>/cap{cap}/."""
+    return R(f"cap{{cap}}/{path}")
 
 
 def genres_of_kind(kind):
@@ -108,6 +129,7 @@ wildcard_constraints:
     rep=r"(\.seed[1-9][0-9]*)?",
     fold=r"(\.fold[2-9]|\.fold[1-9][0-9]+)?",
     ckpt=r"(\.best_dev)?",
+    cap=r"[1-9][0-9]*",
 
 
 def replicates(genre):
@@ -131,6 +153,26 @@ def each_fold_model(pattern, genres=None, ckpt=SELECTED):
 def each_fold(pattern, genres=None):
     """``pattern`` (with ``{genre}`` and ``{fold}``) for every genre and fold."""
     return [pattern.format(genre=g, fold=f) for g in genres or GENRES for f in folds()]
+
+
+def curve_points(genre):
+    """The points of a genre's learning curve (corpus.train_tokens as a list): per cap, ascending, then the run's
+    own, its cap (None: the whole corpus) and the tables of every fold (and seed): token statistics, the chosen
+    checkpoints' per-piece bits on the genre's held-out pieces and the two floors'. Empty without a sweep."""
+    if not SWEEP_CAPS:
+        return []
+    fold_models = [f + r for f in folds() for r in replicates(genre)]
+    points = [{"cap": cap,
+               "stats": [T_at_cap(f"{genre}{f}.stats.json").format(cap=cap) for f in folds()],
+               "model": [R_at_cap(f"eval/{genre}{m}{SELECTED}.pieces.tsv").format(cap=cap) for m in fold_models],
+               "ngram": [R_at_cap(f"ngram/{genre}{f}.pieces.tsv").format(cap=cap) for f in folds()],
+               "ppm": [R_at_cap(f"ppm/{genre}{f}.pieces.tsv").format(cap=cap) for f in folds()]}
+              for cap in SWEEP_CAPS]
+    return points + [{"cap": MAIN_CAP,
+                      "stats": [T(f"{genre}{f}.stats.json") for f in folds()],
+                      "model": [R(f"eval/{genre}{m}{SELECTED}.pieces.tsv") for m in fold_models],
+                      "ngram": [R(f"ngram/{genre}{f}.pieces.tsv") for f in folds()],
+                      "ppm": [R(f"ppm/{genre}{f}.pieces.tsv") for f in folds()]}]
 
 
 def train_settings(settings):
@@ -270,7 +312,7 @@ def open_end_outputs():
     pairs = crossprompt_pairs()
     each = [R(f"crossprompt/{m}__from__{p}.{ext}") for m, p in pairs for ext in ("mid", "png", "tsv")]
     crossprompt = each + [R("crossprompt.tsv"), R("crossprompt.png")] if pairs else []
-    compare = [R("compare_runs.tsv"), R("compare_runs.png")] if compared_runs() else []
+    compare = [R("compare_runs.tsv"), R("compare_runs.png"), R("compare_runs_paired.tsv")] if compared_runs() else []
     return crossprompt + conditional_outputs() + compare
 
 
@@ -408,7 +450,8 @@ def per_genre_products():
     ]
     trained = each_fold_model(R("checkpoints/{genre}{fold}{rep}.pt")) + each_fold_model(R("train/{genre}{fold}{rep}.tsv"))
     scored = [path for ckpt in checkpoint_variants() for path in each_fold_model(R("eval/{genre}{fold}{rep}{ckpt}.tsv"), ckpt=ckpt)]
-    return per_genre + [path for pattern in per_model for path in each_model(pattern)] + trained + scored + each_fold(
+    curves = [R("learning_curves.tsv"), R("learning_curves_fit.tsv"), R("learning_curves.png")] if SWEEP_CAPS else []
+    return curves + per_genre + [path for pattern in per_model for path in each_model(pattern)] + trained + scored + each_fold(
         R("ngram/{genre}{fold}.tsv")) + each_fold(R("ppm/{genre}{fold}.tsv")) + (
         [R("checkpoint_choice.tsv")] if DEV else [])
 

@@ -179,9 +179,11 @@ rule evaluate_conditional:
 rule compare_runs:
     input:
         summaries=[os.path.join(d, "summary.tsv") for d in compared_runs()] + [R("summary.tsv")],
+        pieces=each_fold_model(R("eval/{genre}{fold}{rep}{ckpt}.pieces.tsv")),
     output:
         table=R("compare_runs.tsv"),
         figure=R("compare_runs.png"),
+        paired=R("compare_runs_paired.tsv"),
     params:
         labels=compared_runs() + [RESULTS],
     log:
@@ -193,3 +195,121 @@ rule compare_runs:
         "../envs/midi-genres.yaml"
     script:
         "../workflow_scripts/compare_runs.py"
+
+
+# Learning curves (corpus.train_tokens as a list): every other cap than the run's own trains and is scored again,
+# each cap its own folders (data/tokens/.../cap{cap}/, <results_dir>/cap{cap}/), so the sweep is a set of jobs
+# (one cap reruns alone: snakemake results/cap5000/checkpoints/bach.pt). Only the genre's own held-out pieces are
+# scored, by the chosen checkpoint, beside both floors fitted on the same capped stream.
+use rule tokenize as tokenize_at_cap with:
+    output:
+        train=[T_at_cap(f"{{genre}}{fold}.npy") for fold in folds()],
+        val=[T_at_cap(f"{{genre}}{fold}.val.npy") for fold in folds()],
+        stats=[T_at_cap(f"{{genre}}{fold}.stats.json") for fold in folds()],
+        pieces=[T_at_cap(f"{{genre}}{fold}.pieces.tsv") for fold in folds()],
+        dev=[T_at_cap(f"{{genre}}{fold}.dev.npy") for fold in (folds() if DEV else [])],
+    params:
+        tokenizer=TOKENIZER,
+        val_fraction=config["corpus"]["val_fraction"],
+        train_tokens=lambda wc: int(wc.cap),
+        dev_fraction=DEV_FRACTION,
+    log:
+        "logs/tokenize_at_cap/{genre}.cap{cap}.log",
+    benchmark:
+        "logs/tokenize_at_cap/{genre}.cap{cap}.benchmark.tsv"
+
+
+use rule train as train_at_cap with:
+    input:
+        unpack(
+            lambda wc: {
+                "train": T_at_cap(f"{wc.genre}{wc.fold}.npy").format(cap=wc.cap),
+                "val": T_at_cap(f"{wc.genre}{wc.fold}.val.npy").format(cap=wc.cap),
+                "stats": T_at_cap(f"{wc.genre}{wc.fold}.stats.json").format(cap=wc.cap),
+                **({"dev": T_at_cap(f"{wc.genre}{wc.fold}.dev.npy").format(cap=wc.cap)} if DEV else {}),
+            }
+        ),
+    output:
+        checkpoint=R_at_cap("checkpoints/{genre}{fold}{rep}.pt"),
+        history=R_at_cap("train/{genre}{fold}{rep}.tsv"),
+        **({"best_dev": R_at_cap("checkpoints/{genre}{fold}{rep}.best_dev.pt")} if DEV else {}),
+    params:
+        tokenizer=TOKENIZER,
+        model=config["model"],
+        train=lambda wc: train_section(wc.genre, wc.rep),
+        state=lambda wc: R(f"cap{wc.cap}/train_state/{wc.genre}{wc.fold}{wc.rep}.pt"),
+        card=lambda wc: model_card_facts(wc.genre),
+    log:
+        "logs/train_at_cap/{genre}{fold}{rep}.cap{cap}.log",
+    benchmark:
+        "logs/train_at_cap/{genre}{fold}{rep}.cap{cap}.benchmark.tsv"
+
+
+use rule evaluate_model as evaluate_at_cap with:
+    input:
+        checkpoint=R_at_cap("checkpoints/{genre}{fold}{rep}{ckpt}.pt"),
+        val=[T_at_cap("{genre}{fold}.val.npy")],
+        pieces=[T_at_cap("{genre}{fold}.pieces.tsv")],
+    output:
+        table=R_at_cap("eval/{genre}{fold}{rep}{ckpt}.tsv"),
+        pieces=R_at_cap("eval/{genre}{fold}{rep}{ckpt}.pieces.tsv"),
+    params:
+        tokenizer=TOKENIZER,
+        genres=lambda wc: [wc.genre],
+        tempos={g: source(g)["tempo"] for g in GENRES},
+    log:
+        "logs/evaluate_at_cap/{genre}{fold}{rep}{ckpt}.cap{cap}.log",
+    benchmark:
+        "logs/evaluate_at_cap/{genre}{fold}{rep}{ckpt}.cap{cap}.benchmark.tsv"
+
+
+use rule ngram_floor as ngram_floor_at_cap with:
+    input:
+        train=T_at_cap("{genre}{fold}.npy"),
+        val=T_at_cap("{genre}{fold}.val.npy"),
+        pieces=T_at_cap("{genre}{fold}.pieces.tsv"),
+    output:
+        table=R_at_cap("ngram/{genre}{fold}.tsv"),
+        pieces=R_at_cap("ngram/{genre}{fold}.pieces.tsv"),
+    log:
+        "logs/ngram_floor_at_cap/{genre}{fold}.cap{cap}.log",
+    benchmark:
+        "logs/ngram_floor_at_cap/{genre}{fold}.cap{cap}.benchmark.tsv"
+
+
+use rule ppm_floor as ppm_floor_at_cap with:
+    input:
+        train=T_at_cap("{genre}{fold}.npy"),
+        val=T_at_cap("{genre}{fold}.val.npy"),
+        pieces=T_at_cap("{genre}{fold}.pieces.tsv"),
+    output:
+        table=R_at_cap("ppm/{genre}{fold}.tsv"),
+        pieces=R_at_cap("ppm/{genre}{fold}.pieces.tsv"),
+    log:
+        "logs/ppm_floor_at_cap/{genre}{fold}.cap{cap}.log",
+    benchmark:
+        "logs/ppm_floor_at_cap/{genre}{fold}.cap{cap}.benchmark.tsv"
+
+
+rule learning_curves:
+    input:
+        points=lambda wc: [path for genre in GENRES for point in curve_points(genre) for paths in point.values()
+                           if isinstance(paths, list) for path in paths],
+    output:
+        table=R("learning_curves.tsv"),
+        fits=R("learning_curves_fit.tsv"),
+        figure=R("learning_curves.png"),
+    params:
+        genres=GENRES,
+        titles=genre_titles(),
+        points={genre: curve_points(genre) for genre in GENRES},
+        min_gain=config["metrics"]["data_limited_gain"],
+    log:
+        "logs/learning_curves/all.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/midi-genres.yaml"
+    script:
+        "../workflow_scripts/learning_curves.py"

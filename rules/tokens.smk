@@ -17,7 +17,7 @@ rule tokenize:
     params:
         tokenizer=TOKENIZER,
         val_fraction=config["corpus"]["val_fraction"],
-        train_tokens=config["corpus"]["train_tokens"],
+        train_tokens=MAIN_CAP,
         dev_fraction=DEV_FRACTION,
     log:
         "logs/tokenize/{genre}.log",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from midi_genres.analysis.bootstrap import bootstrap_ratio_interval
+from midi_genres.analysis.bootstrap import bootstrap_ratio_interval, paired_ratio_replicates
 
 
 def _pieces(n: int, seed: int, mean: float = 2.0):
@@ -88,3 +88,20 @@ def test_pieces_without_notes_count_in_the_resampling():
 def test_bad_input_is_a_value_error(num, den, kwargs):
     with pytest.raises(ValueError):
         bootstrap_ratio_interval(num, den, **kwargs)
+
+
+def test_paired_replicates_draw_the_same_families_for_every_point():
+    """Two scorings of the same pieces, the second 0.5 bits per note dearer on every piece: each replicate of the
+    second is exactly 0.5 above the same replicate of the first (the same families drawn), and a family's pieces are
+    drawn together (replicates of pieces that all share one family do not vary)."""
+    rng = np.random.default_rng(3)
+    notes = rng.integers(5, 30, 40).astype(float)
+    first = notes * rng.uniform(2, 5, 40)
+    families = np.repeat(np.arange(10), 4)
+    reps = paired_ratio_replicates(np.stack([first, first + 0.5 * notes]), notes, families, n_resamples=200)
+    assert reps.shape == (2, 200) and np.allclose(reps[1] - reps[0], 0.5)
+    assert reps[0].std() > 0
+    one_family = paired_ratio_replicates(first[None, :], notes, np.zeros(40), n_resamples=50)
+    assert np.allclose(one_family, first.sum() / notes.sum())
+    assert np.array_equal(reps, paired_ratio_replicates(np.stack([first, first + 0.5 * notes]), notes, families,
+                                                        n_resamples=200))  # seeded

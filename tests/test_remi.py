@@ -76,6 +76,12 @@ def test_a_remi_run_beside_the_event_run_and_their_comparison(run):
         bits = {r["genre"]: r for r in rows if r["measure"] == "bits_per_note"}
         assert all(float(bits[g]["results"]) > 0 and float(bits[g]["results-remi"]) > 0 for g in GENRES)
         assert (run / "results-remi/compare_runs.png").read_bytes()[:4] == b"\x89PNG"
+        # the same held-out pieces under both tokenizers: bits per note compared piece by piece
+        paired = read_table(run / "results-remi/compare_runs_paired.tsv")
+        assert [r["genre"] for r in paired] == GENRES and {r["against"] for r in paired} == {"results"}
+        for r in paired:
+            assert float(r["difference"]) == pytest.approx(
+                float(r["bits_per_note"]) - float(r["against_bits_per_note"]), abs=2e-4)
         # what each model learned works on REMI tokens too: parts (BAR/POSITION = timing), floor, classifier
         summary = read_table(run / "results-remi/summary.tsv")
         assert all(float(r["timing_bits_per_note"]) > 0 and float(r["ngram_bits_per_note"]) > 0 for r in summary)

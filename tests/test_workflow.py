@@ -271,6 +271,36 @@ def test_two_folds_with_best_dev_score_every_piece_once_and_choose_without_the_t
     assert sample["card"]["selected"] == "best_dev"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("tokenizer", ["event", "remi"])
+def test_a_sweep_of_two_caps_gives_learning_curves_beside_the_whole_corpus_run(tmp_path, tokenizer):
+    cfg = tiny_config()
+    cfg["genres"] = ["atonal", "rap"]
+    cfg["tokenizer"] = tokenizer
+    cfg["corpus"]["train_tokens"] = [400, 1000, None]
+    cfg["audio"]["enabled"] = False
+    snakemake(tmp_path, "--cores", "2", config=cfg)
+    folder = tmp_path / "data/tokens" / ("remi" if tokenizer == "remi" else "")
+    for genre in cfg["genres"]:
+        kept = [{r["piece_id"] for r in csv.DictReader(open(folder / f"cap{cap}/{genre}.pieces.tsv"), delimiter="\t")
+                 if r["split"] == "train"} for cap in (400, 1000)]
+        assert kept[0] < kept[1]  # nested caps
+        assert (tmp_path / f"results/cap400/checkpoints/{genre}.pt").exists()
+        assert json.loads((folder / f"{genre}.stats.json").read_text())["pieces_unused"] == 0  # the run: whole corpus
+    points = list(csv.DictReader(open(tmp_path / "results/learning_curves.tsv"), delimiter="\t"))
+    assert [(p["genre"], p["cap"]) for p in points] == [(g, c) for g in cfg["genres"] for c in ("400", "1000", "whole")]
+    for genre in cfg["genres"]:
+        notes = [float(p["training_notes"]) for p in points if p["genre"] == genre]
+        assert notes == sorted(notes) and notes[0] < notes[-1]
+        for p in points:
+            for scorer in ("model", "ngram", "ppm"):
+                assert float(p[f"{scorer}_bits_per_note_low"]) <= float(p[f"{scorer}_bits_per_note_high"])
+    fits = list(csv.DictReader(open(tmp_path / "results/learning_curves_fit.tsv"), delimiter="\t"))
+    assert [f["genre"] for f in fits] == cfg["genres"]
+    assert all(f["data_limited"] in ("yes", "no", "unclear") and float(f["alpha"]) > 0 for f in fits)
+    assert (tmp_path / "results/learning_curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda c: c["train"].update(stepz=3), "stepz"),
     (lambda c: c["train"].update(steps="many"), "'many' is not of type 'integer'"),

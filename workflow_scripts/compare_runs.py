@@ -6,4 +6,4 @@ from midi_genres.experiments.compare_runs import compare_runs
 log_to_file(snakemake.log[0])
 out = snakemake.output
 compare_runs(labels=snakemake.params.labels, summary_paths=snakemake.input.summaries, table_path=out.table,
-             figure_path=out.figure)
+             figure_path=out.figure, paired_path=out.paired)

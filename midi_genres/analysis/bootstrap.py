@@ -77,6 +77,20 @@ def family_totals(values: Sequence[float] | np.ndarray, groups: Sequence | np.nd
     return np.bincount(rank[inverse.ravel()], weights=values, minlength=len(labels))
 
 
+def paired_ratio_replicates(bits: np.ndarray, notes: Sequence[float] | np.ndarray, groups: Sequence | np.ndarray,
+                            n_resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """Bootstrap replicates (points x ``n_resamples``) of total bits / total notes of several scorings of the same
+    pieces (``bits``: points x pieces), every point resampled with the same draws of whole ``groups`` (tune
+    families), so that column r of every point is one resample of the held-out music and the points' correlation
+    is kept (e.g. the caps of a learning curve, all scored on the same held-out families). Seeded."""
+    bits = np.atleast_2d(np.asarray(bits, dtype=np.float64))
+    totals = np.stack([family_totals(row, groups) for row in bits])
+    counts = family_totals(notes, groups)
+    idx = np.random.default_rng(seed).integers(0, len(counts), size=(n_resamples, len(counts)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return totals[:, idx].sum(axis=2) / counts[idx].sum(axis=1)
+
+
 def ratio_interval(bits: Sequence[float] | np.ndarray, notes: Sequence[float] | np.ndarray,
                    groups: Sequence | np.ndarray | None = None) -> tuple[float, float]:
     """The project's interval of total bits / total notes: 95%, seeded, over ``groups`` (the held-out unit, e.g.

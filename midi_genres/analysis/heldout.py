@@ -87,6 +87,7 @@ class PieceBits:
     notes: np.ndarray
     families: np.ndarray | None = None  # None: every piece its own family
     tokens: np.ndarray | None = None  # targets scored per piece
+    ids: np.ndarray | None = None  # the pieces' piece_id
 
     def __post_init__(self):
         if self.families is None:
@@ -151,5 +152,5 @@ def load_piece_bits(paths: Sequence[str]) -> dict[tuple[str, str], PieceBits]:
         bits = np.array([[[float(rows[s][c]) for c in BIT_COLUMNS] for rows in by_piece.values()]
                          for s in range(seeds.pop())])
         out[pair] = PieceBits(bits, np.array([int(r["notes"]) for r in first]), np.array([r["family"] for r in first]),
-                              np.array([int(r["tokens"]) for r in first]))
+                              np.array([int(r["tokens"]) for r in first]), np.array([r["piece_id"] for r in first]))
     return out

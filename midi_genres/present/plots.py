@@ -479,3 +479,58 @@ def render_structure_profiles(panels: Sequence[ProfilePanel], path: str | os.Pat
         for ax in axes[len(panels):]:
             ax.set_visible(False)
         _save_png(fig, path)
+
+
+@dataclass
+class CurvePanel:
+    """One genre's learning curve for ``render_learning_curves``: its point rows (``training_notes`` and, per scorer
+    ``model``, ``ngram``, ``ppm``, ``<scorer>_bits_per_note`` with ``_low``/``_high``) and its fitted curves by scorer
+    (anything with ``fit.predict(notes)``; none where fewer than three sizes were measured)."""
+
+    title: str
+    points: Sequence[dict]
+    fits: dict = field(default_factory=dict)
+
+
+CURVE_PANEL_PX = (330, 260)  # render_learning_curves: one genre
+CURVE_STYLES = {"model": ("black", "o", "Transformer"), "ngram": ("tab:orange", "D", "n-gram floor"),
+                "ppm": ("tab:blue", "s", "IDyOM-style floor")}
+
+
+def render_learning_curves(panels: Sequence[CurvePanel], path: str | os.PathLike, columns: int = 4) -> None:
+    """One log-log panel per genre: held-out bits per note against training notes for the Transformer and both
+    floors, each point with its 95% interval over tune families and the fitted a * D^-alpha + c as a line;
+    saved as one PNG, atomically."""
+    import matplotlib
+    import numpy as np
+
+    if not panels:
+        raise ValueError("render_learning_curves needs at least one genre")
+    ncols = min(columns, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    with matplotlib.rc_context({"font.size": 7, "axes.titlesize": 8}):
+        fig = _new_figure((CURVE_PANEL_PX[0] * ncols, CURVE_PANEL_PX[1] * nrows + HEADER_PX), layout="constrained")
+        fig.suptitle("Learning curves: held-out bits per note against training notes (95% intervals over tune "
+                     "families; lines: a * D^-alpha + c)", fontsize=10, fontweight="bold")
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        for ax, panel in zip(axes, panels):
+            notes = [float(p["training_notes"]) for p in panel.points]
+            for scorer, (colour, marker, label) in CURVE_STYLES.items():
+                centre = [float(p[f"{scorer}_bits_per_note"]) for p in panel.points]
+                low = [c - float(p[f"{scorer}_bits_per_note_low"]) for c, p in zip(centre, panel.points)]
+                high = [float(p[f"{scorer}_bits_per_note_high"]) - c for c, p in zip(centre, panel.points)]
+                ax.errorbar(notes, centre, yerr=[low, high], fmt=marker, color=colour, markersize=3, capsize=2,
+                            label=label, linestyle="none")
+                if scorer in panel.fits:
+                    grid = np.geomspace(min(notes), max(notes), 100)
+                    ax.plot(grid, panel.fits[scorer].fit.predict(grid), color=colour, linewidth=1,
+                            linestyle="-" if scorer == "model" else "--")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_title(panel.title)
+            ax.set_xlabel("training notes")
+            ax.set_ylabel("bits per held-out note")
+            ax.legend(fontsize=6, loc="upper right")
+        for ax in axes[len(panels):]:
+            ax.set_visible(False)
+        _save_png(fig, path)
