@@ -15,9 +15,8 @@ import midi_genres
 from midi_genres.analysis.heldout import PART_COLUMNS, likelihood_tables
 from midi_genres.analysis.likelihood import token_nll
 from midi_genres.core.midi import read_midi, write_midi
-from midi_genres.core.notes import Note, steps_to_seconds
+from midi_genres.core.notes import Note, split_at, steps_to_seconds
 from midi_genres.core.tables import write_table
-from midi_genres.experiments.crossprompt import split_at
 from midi_genres.model.checkpoint import load_for_inference
 from midi_genres.model.runtime import trained_precision
 from midi_genres.model.train import plain_data, train_genre

@@ -5,15 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from midi_genres.core.notes import Note
+from midi_genres.core.notes import Note, continuation_notes, split_at
 from midi_genres.experiments.crossprompt import (
     PAIR_COLUMNS,
     SUMMARY_COLUMNS,
     choose_prompt_piece,
     compare_with_corpora,
-    continuation_notes,
     pull,
-    split_at,
     summarise,
 )
 from midi_genres.tokens.event import EventTokenizer
