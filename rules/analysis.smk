@@ -247,11 +247,13 @@ rule check_generator_rules:
 rule aggregate_generator_rules:
     input:
         tables=expand(R("rules/{genre}.tsv"), genre=genres_of_kind("synthetic")),
+        window=R("window.tsv"),
     output:
         table=R("rules.tsv"),
         figure=R("rules.png"),
     params:
         titles=genre_titles(),
+        tokenizer=TOKENIZER,
     log:
         "logs/aggregate_generator_rules/all.log",
     resources:

@@ -9,6 +9,7 @@ import pytest
 
 from midi_genres.analysis import synth_rules as sr
 from midi_genres.core.notes import Note, normalize
+from midi_genres.core.tables import write_table
 from midi_genres.sources.synth import GENERATORS, atonal, generate_pieces, metal, pop, rap, rock, theory
 from midi_genres.sources.synth.rules import ABOVE_BAR, SCOPES, WITHIN_BAR, Rule
 
@@ -325,3 +326,24 @@ def test_rap_violations():
     assert share("rap", "phrase_fills", early_fill) == 0.5
     assert share("rap", "phrase_fills", beat() + [hit(rap.CRASH, 32, 2)]) < 1.0  # a crash with no fill before it
     assert share("rap", "phrase_fills", [n for n in beat() if n.pitch != rap.CRASH]) < 1.0  # no opening crash
+
+
+def test_each_rule_says_how_many_bars_it_spans_and_whether_the_context_holds_them(tmp_path):
+    every = [r for rules in sr.RULES.values() for r in rules]
+    assert all((r.bars == 1) == (r.scope == WITHIN_BAR) for r in every)  # a relation across bars spans more than one
+    spans = {(r.genre, r.name): r.bars for r in every}
+    assert spans["rock", "progression"] == 5 and spans["pop", "chorus_repeat"] is None  # 4 bars + the one repeating
+    assert sr.beyond_window("5", {"window_bars": "4.5", "bars": "120", "pieces": "10"}) == "yes"
+    assert sr.beyond_window("1", {"window_bars": "4.5", "bars": "120", "pieces": "10"}) == "no"
+    assert sr.beyond_window("piece", {"window_bars": "18.7", "bars": "120", "pieces": "10"}) == "no"  # 12 bars
+    assert sr.beyond_window("piece", {"window_bars": "5.9", "bars": "120", "pieces": "10"}) == "yes"
+    assert sr.beyond_window("2", None) == "NA"
+    rows = sr.rule_table("pop", [p.notes for p in generate_pieces("pop", 3, 0)], "samples")
+    write_table(rows, sr.RULE_COLUMNS, tmp_path / "pop.tsv")
+    write_table([{"genre": "pop", "tokenizer": "event", "pieces": 3, "bars": 36, "window_bars": 5.9}],
+                ["genre", "tokenizer", "pieces", "bars", "window_bars"], tmp_path / "window.tsv")
+    merged = sr.aggregate_rules(titles={}, table_paths=[tmp_path / "pop.tsv"], table_path=tmp_path / "rules.tsv",
+                                figure_path=tmp_path / "rules.png", window_path=tmp_path / "window.tsv")
+    beyond = {r["rule"]: r["beyond_window"] for r in merged}
+    assert beyond == {"four_chords": "yes", "accompaniment": "no", "bass_rhythm": "no", "melody_eighths": "no",
+                      "chorus_repeat": "yes"}

@@ -28,8 +28,9 @@ __all__ = ["RULES", "RULE_COLUMNS", "Rule", "check_piece", "rule_table"]
 
 log = logging.getLogger(__name__)
 
-RULE_COLUMNS = ["genre", "rule", "scope", "set", "pieces", "judged", "units", "obeyed", "share", "share_low",
+RULE_COLUMNS = ["genre", "rule", "scope", "bars", "set", "pieces", "judged", "units", "obeyed", "share", "share_low",
                 "share_high", "perfect", "statement"]
+AGGREGATE_COLUMNS = [*RULE_COLUMNS, "window_bars", "beyond_window"]
 
 
 def check_piece(genre_generator: str, notes: Sequence[Note]) -> dict[str, tuple[int, int]]:
@@ -49,7 +50,8 @@ def rule_table(genre_generator: str, pieces: Sequence[Sequence[Note]], set_name:
     ``units``/``obeyed`` are summed over the pieces and ``share`` = obeyed / units (None without units), with
     ``share_low``/``share_high`` its interval over the judged pieces (``bootstrap.ratio_interval``: 95%, seeded; NaN
     for fewer than two); ``judged`` counts the pieces with at least one unit and ``perfect`` the share of those
-    obeying every unit; ``scope`` says whether the rule is about each bar or about how bars relate.
+    obeying every unit; ``scope`` says whether the rule is about each bar or about how bars relate, ``bars`` how many
+    bars one unit spans (``piece``: from the first bar to the last).
     """
     rows = []
     for rule in _rules(genre_generator):
@@ -58,7 +60,8 @@ def rule_table(genre_generator: str, pieces: Sequence[Sequence[Note]], set_name:
         units = sum(n for _, n in judged)
         obeyed = sum(ok for ok, _ in judged)
         low, high = ratio_interval([ok for ok, _ in judged], [n for _, n in judged])
-        rows.append({"genre": genre_generator, "rule": rule.name, "scope": rule.scope, "set": set_name,
+        rows.append({"genre": genre_generator, "rule": rule.name, "scope": rule.scope,
+                     "bars": "piece" if rule.bars is None else rule.bars, "set": set_name,
                      "pieces": len(pieces), "judged": len(judged), "units": units, "obeyed": obeyed,
                      "share": obeyed / units if units else None, "share_low": low, "share_high": high,
                      "perfect": sum(ok == n for ok, n in judged) / len(judged) if judged else None,
@@ -82,12 +85,28 @@ def synthetic_rules(*, genre: str, generator: str, train_path: str, samples_path
     return rows
 
 
+def beyond_window(bars: str, window: dict | None) -> str:
+    """``yes`` where a rule spans more bars than the model's context holds (the median over the genre's pieces,
+    ``window``: its row of the window table for the run's tokenizer; a whole-piece rule spans its pieces' mean
+    length in bars), ``no`` where it fits, NA without a window row."""
+    if window is None or number(window["window_bars"]) != number(window["window_bars"]):
+        return "NA"
+    span = number(window["bars"]) / number(window["pieces"]) if bars == "piece" else number(bars)
+    return "yes" if span > number(window["window_bars"]) else "no"
+
+
 def aggregate_rules(*, titles: dict, table_paths: Sequence[str], table_path: str | os.PathLike,
-                    figure_path: str | os.PathLike) -> list[dict]:
-    """The aggregate_generator_rules rule: every synthetic genre's rule table in one, and a heatmap of the share of
-    units obeyed by the generator's pieces and by the model's samples, rule by rule, each labelled with its scope."""
-    rows = [r for path in table_paths for r in read_table(path)]
-    write_table(rows, RULE_COLUMNS, table_path)
+                    figure_path: str | os.PathLike, window_path: str | os.PathLike | None = None,
+                    tokenizer: str = "event") -> list[dict]:
+    """The aggregate_generator_rules rule: every synthetic genre's rule table in one, each rule beside the bars the
+    model's context holds for its genre (``window_path``: the window table; ``window_bars``, ``beyond_window``), and
+    a heatmap of the share of units obeyed by the generator's pieces and by the model's samples, rule by rule, each
+    labelled with its scope."""
+    windows = {r["genre"]: r for r in read_table(window_path) if r["tokenizer"] == tokenizer} if window_path else {}
+    rows = [{**r, "window_bars": windows[r["genre"]]["window_bars"] if r["genre"] in windows else "NA",
+             "beyond_window": beyond_window(r["bars"], windows.get(r["genre"]))}
+            for path in table_paths for r in read_table(path)]
+    write_table(rows, AGGREGATE_COLUMNS, table_path)
     keys = list(dict.fromkeys((r["genre"], r["rule"], r["scope"]) for r in rows))
     share = {(r["genre"], r["rule"], r["set"]): number(r["share"]) for r in rows}
     values = [[share.get((g, rule, s), math.nan) for s in ("corpus", "samples")] for g, rule, _ in keys]

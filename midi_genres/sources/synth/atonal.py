@@ -13,12 +13,13 @@ to the next bar line).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from midi_genres.core.notes import Note
-from midi_genres.sources.synth.rules import ABOVE_BAR, WITHIN_BAR, Rule, clean, onset_groups, share
+from midi_genres.sources.synth.rules import ABOVE_BAR, WHOLE_PIECE, WITHIN_BAR, Rule, clean, onset_groups, share
 from midi_genres.sources.synth.theory import (
     STEPS_PER_BAR,
     Composition,
@@ -209,12 +210,17 @@ def check_rests(notes: Sequence[Note]) -> tuple[int, int]:
     return share(flags)
 
 
+# Bars a row of 12 notes spans on average: the mean of DURATIONS by their weights, plus the mean rest.
+ROW_BARS = math.ceil(12 * (sum(d * w for d, w in zip(DURATIONS, DURATION_WEIGHTS)) + REST_PROB * (MAX_REST + 1) / 2)
+                     / STEPS_PER_BAR)
+
 RULES = [
     Rule("twelve_tone_rows", "atonal", ABOVE_BAR,
          "the notes run through complete twelve-tone rows: 12 pitch classes, none repeated before all 12 have sounded",
-         check_rows),
+         check_rows, bars=ROW_BARS),
     Rule("row_forms", "atonal", ABOVE_BAR,
-         "every row is the first row transposed, inverted, reversed or both (P, I, R, RI)", check_forms),
+         "every row is the first row transposed, inverted, reversed or both (P, I, R, RI)", check_forms,
+         bars=WHOLE_PIECE),
     Rule("register", "atonal", WITHIN_BAR, f"every note lies in C3-C6 (MIDI {REGISTER[0]}-{REGISTER[1]})",
          check_register),
     Rule("single_notes_or_dyads", "atonal", WITHIN_BAR,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from midi_genres.core.notes import Note
-from midi_genres.sources.synth.rules import ABOVE_BAR, WITHIN_BAR, Rule, clean, onset_groups, share
+from midi_genres.sources.synth.rules import ABOVE_BAR, WHOLE_PIECE, WITHIN_BAR, Rule, clean, onset_groups, share
 from midi_genres.sources.synth.theory import (
     MODES,
     STEPS_PER_BAR,
@@ -215,7 +215,7 @@ RULES = [
          "every sound is a power chord: root, fifth and octave struck and released together", check_power_chords),
     Rule("tonic_pedal", "metal", ABOVE_BAR,
          f"the piece opens and ends on the tonic chord, rooted on E2-B2 ({TONIC_RANGE[0]}-{TONIC_RANGE[1]}), and "
-         f"every root lies 0-{MAX_DEGREE} semitones above it", check_tonic),
+         f"every root lies 0-{MAX_DEGREE} semitones above it", check_tonic, bars=WHOLE_PIECE),
     Rule("minor_or_phrygian", "metal", WITHIN_BAR,
          "every root is in one mode on the tonic: natural minor or phrygian", check_mode),
     Rule("riff_cells", "metal", WITHIN_BAR,
@@ -223,5 +223,5 @@ RULES = [
          "chord sustained to the bar line", check_cells),
     Rule("phrase_end_sustains", "metal", ABOVE_BAR,
          "chords longer than an 8th only end a phrase: in an even bar (1-based) from beat 3 or 4, and in the last "
-         "bar from beat 1 or 3, to the bar line", check_sustains),
+         "bar from beat 1 or 3, to the bar line", check_sustains, bars=2),
 ]

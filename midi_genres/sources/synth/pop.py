@@ -17,6 +17,7 @@ import numpy as np
 from midi_genres.core.notes import Note
 from midi_genres.sources.synth.rules import (
     ABOVE_BAR,
+    WHOLE_PIECE,
     WITHIN_BAR,
     Rule,
     by_bar,
@@ -218,7 +219,7 @@ def check_chorus(notes: Sequence[Note]) -> tuple[int, int]:
 RULES = [
     Rule("four_chords", "pop", ABOVE_BAR,
          f"the chords cycle {'-'.join(PROGRESSION)} in a major key from bar 1, one chord per bar or per two bars",
-         check_progression),
+         check_progression, bars=max(PHRASE_LENGTHS)),
     Rule("accompaniment", "pop", WITHIN_BAR,
          "the accompaniment is one close triad a bar, held or arpeggiated in even 8ths, the same way throughout",
          check_accompaniment),
@@ -230,5 +231,5 @@ RULES = [
          "tones on beats 1 and 3", check_melody),
     Rule("chorus_repeat", "pop", ABOVE_BAR,
          f"the melody of the first {len(PROGRESSION)}-chord phrase (opening on its downbeat) repeats note for note "
-         "in every later phrase", check_chorus),
+         "in every later phrase", check_chorus, bars=WHOLE_PIECE),
 ]

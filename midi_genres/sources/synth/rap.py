@@ -243,5 +243,5 @@ RULES = [
          "each downbeat, the open hat on its last slot", check_hats),
     Rule("phrase_fills", "rap", ABOVE_BAR,
          f"fills come only at the end of a {PHRASE_BARS}-bar phrase (or the piece) and a crash marks the first "
-         "downbeat and the one after each fill", check_fills),
+         "downbeat and the one after each fill", check_fills, bars=PHRASE_BARS + 1),
 ]

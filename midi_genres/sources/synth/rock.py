@@ -17,6 +17,7 @@ import numpy as np
 from midi_genres.core.notes import Note
 from midi_genres.sources.synth.rules import (
     ABOVE_BAR,
+    WHOLE_PIECE,
     WITHIN_BAR,
     Rule,
     by_bar,
@@ -228,7 +229,7 @@ def check_motif(notes: Sequence[Note]) -> tuple[int, int]:
 RULES = [
     Rule("progression", "rock", ABOVE_BAR,
          "each bar strikes one close triad, I, IV, V or vi of a major key, starting on I and repeating every four bars",
-         check_progression),
+         check_progression, bars=FORM_BARS + 1),
     Rule("backbeat_stabs", "rock", WITHIN_BAR,
          "chords are struck in one stab rhythm throughout that always hits beats 1, 2 and 4 (the backbeat)",
          check_backbeat),
@@ -240,5 +241,5 @@ RULES = [
          "on beats 1 and 3", check_melody),
     Rule("syncopated_motif", "rock", ABOVE_BAR,
          f"the melody repeats one {MOTIF_BARS}-bar rhythm with at least {MIN_OFFBEAT_ONSETS} off-beat onsets, each "
-         "note held legato up to a beat", check_motif),
+         "note held legato up to a beat", check_motif, bars=WHOLE_PIECE),
 ]

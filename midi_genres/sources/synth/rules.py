@@ -22,18 +22,22 @@ from midi_genres.sources.synth.theory import MODES, STEPS_PER_BAR, identify_tria
 # tonic or one pattern kept throughout.
 WITHIN_BAR, ABOVE_BAR = "within_bar", "above_bar"
 SCOPES = (WITHIN_BAR, ABOVE_BAR)
+WHOLE_PIECE = None  # a rule's span: from the piece's first bar to its last
 
 
 @dataclass(frozen=True)
 class Rule:
     """One property every piece of ``genre``'s generator has, of ``scope`` (one of ``SCOPES``);
-    ``check(notes) -> (obeyed units, units)``."""
+    ``check(notes) -> (obeyed units, units)``. ``bars``: how many bars of music one unit of the rule spans, which a
+    model must hold in its context to see it (1 within a bar; ``WHOLE_PIECE`` for a relation to the piece's opening,
+    such as a return to the first chord or the first phrase repeated)."""
 
     name: str
     genre: str
     scope: str
     statement: str
     check: Callable[[Sequence[Note]], tuple[int, int]]
+    bars: int | None = 1
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:
