@@ -447,6 +447,19 @@ PROFILE_PANEL_PX = (330, 250)  # render_structure_profiles: one genre
 PROFILE_STYLES = {"heldout": ("black", "held-out pieces"), "samples": ("tab:red", "samples")}
 
 
+def _panel_grid(count: int, panel_px: tuple[int, int], title: str, columns: int, **subplots):
+    """A figure of ``count`` panels of ``panel_px`` in rows of ``columns`` under ``title``, the unused cells hidden:
+    (figure, axes in reading order)."""
+    ncols = min(columns, count)
+    nrows = math.ceil(count / ncols)
+    fig = _new_figure((panel_px[0] * ncols, panel_px[1] * nrows + HEADER_PX), layout="constrained")
+    fig.suptitle(title, fontsize=10, fontweight="bold")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **subplots).ravel()
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return fig, axes[:count]
+
+
 def render_structure_profiles(panels: Sequence[ProfilePanel], path: str | os.PathLike, title: str,
                               columns: int = 4) -> None:
     """One panel per genre: bar similarity against lag (bars) for held-out pieces and samples, each with its 95%
@@ -455,13 +468,8 @@ def render_structure_profiles(panels: Sequence[ProfilePanel], path: str | os.Pat
 
     if not panels:
         raise ValueError("render_structure_profiles needs at least one genre")
-    ncols = min(columns, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
     with matplotlib.rc_context({"font.size": 7, "axes.titlesize": 8}):
-        fig = _new_figure((PROFILE_PANEL_PX[0] * ncols, PROFILE_PANEL_PX[1] * nrows + HEADER_PX),
-                          layout="constrained")
-        fig.suptitle(title, fontsize=11, fontweight="bold")
-        axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
+        fig, axes = _panel_grid(len(panels), PROFILE_PANEL_PX, title, columns, sharey=True)
         for ax, panel in zip(axes, panels):
             for name, (values, lows, highs) in panel.series.items():
                 colour, label = PROFILE_STYLES.get(name, ("tab:blue", name))
@@ -476,8 +484,6 @@ def render_structure_profiles(panels: Sequence[ProfilePanel], path: str | os.Pat
             ax.set_xlabel("lag (bars)")
             ax.set_ylabel("bar similarity")
             ax.legend(fontsize=6, loc="upper right")
-        for ax in axes[len(panels):]:
-            ax.set_visible(False)
         _save_png(fig, path)
 
 
@@ -506,13 +512,9 @@ def render_learning_curves(panels: Sequence[CurvePanel], path: str | os.PathLike
 
     if not panels:
         raise ValueError("render_learning_curves needs at least one genre")
-    ncols = min(columns, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
     with matplotlib.rc_context({"font.size": 7, "axes.titlesize": 8}):
-        fig = _new_figure((CURVE_PANEL_PX[0] * ncols, CURVE_PANEL_PX[1] * nrows + HEADER_PX), layout="constrained")
-        fig.suptitle("Learning curves: held-out bits per note against training notes (95% intervals over tune "
-                     "families; lines: a * D^-alpha + c)", fontsize=10, fontweight="bold")
-        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        fig, axes = _panel_grid(len(panels), CURVE_PANEL_PX, "Learning curves: held-out bits per note against training "
+                                "notes (95% intervals over tune families; lines: a * D^-alpha + c)", columns)
         for ax, panel in zip(axes, panels):
             notes = [float(p["training_notes"]) for p in panel.points]
             for scorer, (colour, marker, label) in CURVE_STYLES.items():
@@ -531,6 +533,4 @@ def render_learning_curves(panels: Sequence[CurvePanel], path: str | os.PathLike
             ax.set_xlabel("training notes")
             ax.set_ylabel("bits per held-out note")
             ax.legend(fontsize=6, loc="upper right")
-        for ax in axes[len(panels):]:
-            ax.set_visible(False)
         _save_png(fig, path)
