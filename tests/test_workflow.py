@@ -92,7 +92,8 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
     analysis = {"sample_batch": {"rap"}, "musical_metrics": {"rap"}, "memorisation": {"rap"},
                 "aggregate_metrics": set(), "summarise_run": set(), "check_generator_rules": {"rap"},
                 "aggregate_generator_rules": set(), "score_fidelity": set(GENRES), "aggregate_fidelity": set(),
-                "render_heldout_parts": set()}  # every model scores rap's new samples (the classifier)
+                "render_heldout_parts": set(), "measure_structure": {"rap"}, "aggregate_structure": set()}
+    # every model scores rap's new samples (the classifier); their structure is measured again
     assert planned_jobs(run, config=cfg) == {"sample": {"rap"}, "render_pianoroll": {"rap"},
                                              "render_comparison": set(), "all": set(), **gallery, **analysis}
     (run / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
@@ -115,7 +116,9 @@ def test_second_run_does_nothing_and_changes_rerun_only_their_genre(run):
         analysis = {"evaluate_model": {"bach"}, "aggregate_cross_genre": set(), "sample_batch": {"bach"},
                     "musical_metrics": {"bach"}, "memorisation": {"bach"}, "aggregate_metrics": set(),
                     "summarise_run": set(), "ngram_floor": {"bach"}, "score_fidelity": set(GENRES),
-                    "aggregate_fidelity": set(), "render_heldout_parts": set()}
+                    "aggregate_fidelity": set(), "render_heldout_parts": set(), "ppm_floor": {"bach"},
+                    "measure_window": {"bach"}, "aggregate_window": set(), "measure_structure": {"bach"},
+                    "aggregate_structure": set(), "aggregate_generator_rules": set(), "export_web_model": {"bach"}}
         # bach <- atonal is sampled and drawn again (new bach model); both pairs are measured again (new corpus)
         open_ends = {"sample_crossprompt": set(), "render_crossprompt_pianoroll": set(), "measure_crossprompt": set(),
                      "aggregate_crossprompt": set()}
@@ -277,18 +280,21 @@ def test_a_sweep_of_two_caps_gives_learning_curves_beside_the_whole_corpus_run(t
     cfg = tiny_config()
     cfg["genres"] = ["atonal", "rap"]
     cfg["tokenizer"] = tokenizer
-    cfg["corpus"]["train_tokens"] = [400, 1000, None]
+    cfg["corpus"]["train_tokens"] = [600, 3000, None]
+    cfg["corpus"]["max_pieces"] = 30  # three distinct training sizes in each genre
+    for genre in cfg["genres"]:
+        cfg["sources"][genre]["pieces"] = 30
     cfg["audio"]["enabled"] = False
     snakemake(tmp_path, "--cores", "2", config=cfg)
     folder = tmp_path / "data/tokens" / ("remi" if tokenizer == "remi" else "")
     for genre in cfg["genres"]:
         kept = [{r["piece_id"] for r in csv.DictReader(open(folder / f"cap{cap}/{genre}.pieces.tsv"), delimiter="\t")
-                 if r["split"] == "train"} for cap in (400, 1000)]
+                 if r["split"] == "train"} for cap in (600, 3000)]
         assert kept[0] < kept[1]  # nested caps
-        assert (tmp_path / f"results/cap400/checkpoints/{genre}.pt").exists()
+        assert (tmp_path / f"results/cap600/checkpoints/{genre}.pt").exists()
         assert json.loads((folder / f"{genre}.stats.json").read_text())["pieces_unused"] == 0  # the run: whole corpus
     points = list(csv.DictReader(open(tmp_path / "results/learning_curves.tsv"), delimiter="\t"))
-    assert [(p["genre"], p["cap"]) for p in points] == [(g, c) for g in cfg["genres"] for c in ("400", "1000", "whole")]
+    assert [(p["genre"], p["cap"]) for p in points] == [(g, c) for g in cfg["genres"] for c in ("600", "3000", "whole")]
     for genre in cfg["genres"]:
         notes = [float(p["training_notes"]) for p in points if p["genre"] == genre]
         assert notes == sorted(notes) and notes[0] < notes[-1]
