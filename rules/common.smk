@@ -292,6 +292,9 @@ def findings_figures():
         figures.append((R("rules.png"), "The synthetic generators' rules: their pieces and the models' samples"))
     figures.append((R("structure.png"), "Structure above the bar: how alike bars are by lag, held-out pieces and "
                     "samples, beside the bars the context holds"))
+    if SWEEP_CAPS:
+        figures.append((R("learning_curves.png"), "Learning curves: held-out bits per note against the training notes "
+                        "each model had, beside both floors"))
     return figures
 
 
