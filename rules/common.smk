@@ -129,7 +129,7 @@ wildcard_constraints:
     rep=r"(\.seed[1-9][0-9]*)?",
     fold=r"(\.fold[2-9]|\.fold[1-9][0-9]+)?",
     ckpt=r"(\.best_dev)?",
-    cap=r"[1-9][0-9]*",
+    cap=one_of([str(cap) for cap in SWEEP_CAPS]),  # the run's own cap has its own rules (tokenize, train, ...)
 
 
 def replicates(genre):

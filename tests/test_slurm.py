@@ -353,7 +353,7 @@ def test_a_job_failing_on_the_cluster_fails_the_run_and_shows_its_slurm_log(slur
     # Snakemake reports the SLURM failure, names the job's SLURM log and prints it (show-failed-logs) ...
     assert f"SLURM-job '{jobid}' failed, SLURM status is: 'FAILED'" in out, out[-6000:]
     assert f"{log} (check log file(s) for error details)" in out and f"Logfile {log}:" in out
-    assert slurm.jobs()[jobid][:2] == ("FAILED", "rule_train_wildcards_rap_")  # genre rap, rep "" (first seed)
+    assert slurm.jobs()[jobid][:2] == ("FAILED", "rule_train_wildcards_rap__")  # genre rap, fold "" and rep "" (1st)
     # ... which holds the job's error: the traceback from torch, as the rule's own log does.
     slurm_log = Path(log).read_text()
     assert "Error in rule train" in slurm_log and "Traceback (most recent call last)" in slurm_log
