@@ -61,7 +61,13 @@ def paired_rows(genres: Sequence[str], labels: Sequence[str], runs: Sequence[dic
     for genre in genres:
         own = load_piece_bits(piece_tables(labels[-1], genre, runs[-1][genre]))[genre, genre]
         for label, run in zip(labels[:-1], runs[:-1]):
-            other = _reordered(load_piece_bits(piece_tables(label, genre, run[genre]))[genre, genre], own.ids)
+            try:
+                scored = load_piece_bits(piece_tables(label, genre, run[genre]))[genre, genre]
+            except (FileNotFoundError, KeyError) as exc:  # a run made before per-piece tables named their pieces
+                log.warning("%s: no paired comparison with %s: its per-piece tables are missing or name no pieces "
+                            "(%s: %s); rerun it with this version", genre, label, type(exc).__name__, exc)
+                continue
+            other = _reordered(scored, own.ids)
             if other is None:
                 log.warning("%s: %s and %s held out other pieces: no paired comparison", genre, labels[-1], label)
                 continue
