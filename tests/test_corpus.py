@@ -223,10 +223,11 @@ def test_two_workers_give_the_same_output_as_one():
 
 def test_pool_parsing_biggest_files_first_keeps_path_order():
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     files, _ = corpus.list_corpus_files("monteverdi")
     rels = [p.relative_to(ROOT).as_posix() for p in files[:4]]
     tasks = [(i, str(ROOT / rel), rel, None) for i, rel in enumerate(rels)]
-    with multiprocessing.get_context(corpus._default_start_method()).Pool(2) as pool:
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(corpus._default_start_method())) as pool:
         pooled = list(corpus._pooled_results(pool, tasks, largest_first=True))
     assert pooled == [corpus.extract_file(ROOT / rel, rel) for rel in rels]

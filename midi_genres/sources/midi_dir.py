@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from midi_genres.core.constants import CORPUS_TEMPO_BPM
@@ -99,14 +100,17 @@ def read_midi_files(files: list[FileJob], tracks: str = "all", max_pieces: int |
     if tracks not in TRACKS:
         raise ValueError(f"tracks must be one of {', '.join(TRACKS)}, got {tracks!r}")
     jobs = [(path, pid, source, tracks, min_notes, encode) for path, pid, source in files]
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None  # no re-import of __main__
-    pool = multiprocessing.get_context(method).Pool(workers) if workers > 1 and len(files) > 1 else None
+    # fork: the workers need no re-import of __main__ (a Snakemake script runs its work at the top level).
+    # ProcessPoolExecutor, not multiprocessing.Pool: Pool.terminate() can deadlock against its own task thread
+    # (seen about once in 50 runs of the pool test); the executor's shutdown waits only for running reads.
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    pool = ProcessPoolExecutor(workers, mp_context=context) if workers > 1 and len(files) > 1 else None
     batch = 64 * workers
     kept = 0
     try:
         for first in range(0, len(jobs), batch):
             chunk = jobs[first:first + batch]
-            results = pool.imap(_read_piece, chunk, chunksize=4) if pool else map(_read_piece, chunk)
+            results = pool.map(_read_piece, chunk, chunksize=4) if pool else map(_read_piece, chunk)
             for i, item in enumerate(results, start=first):
                 if max_pieces is not None and kept >= max_pieces:
                     log.info("stopped at max_pieces=%d (%d files not read)", max_pieces, len(files) - i)
@@ -115,8 +119,7 @@ def read_midi_files(files: list[FileJob], tracks: str = "all", max_pieces: int |
                 yield item
     finally:
         if pool:
-            pool.terminate()
-            pool.join()
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def read_midi_dir(folder: str | os.PathLike, tracks: str = "all", max_pieces: int | None = None,

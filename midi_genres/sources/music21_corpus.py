@@ -22,6 +22,7 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path, PurePosixPath
 
 from midi_genres.core.joblog import progress_text
@@ -401,7 +402,7 @@ def _pooled_results(pool, tasks: list[Task], largest_first: bool,
     if largest_first:
         order.sort(key=lambda task: -_file_size(task[1]))
     done: dict[int, list[Piece | Skipped]] = {}
-    finished = pool.imap_unordered(_extract_task, order, chunksize=1)
+    finished = (future.result() for future in as_completed([pool.submit(_extract_task, task) for task in order]))
     for index, _, _, _ in tasks:
         while index not in done:
             i, result = next(finished)
@@ -464,7 +465,10 @@ def extract_collection(collection: str, max_pieces: int | None = None, workers: 
     with contextlib.ExitStack() as stack:
         if workers > 1:
             ctx = multiprocessing.get_context(start_method or _default_start_method())
-            pool = stack.enter_context(ctx.Pool(workers, initializer=_init_worker))
+            # an executor, not multiprocessing.Pool, whose terminate() can deadlock (see sources/midi_dir.py);
+            # leaving early (max_pieces) cancels the files not yet started and waits for the running ones
+            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
             # uncapped: biggest files first, for an even load; capped: path order, to reach the cap soonest
             results = _pooled_results(pool, tasks, largest_first=max_pieces is None, progress=progress)
         else:  # lazily, so that a small max_pieces parses only the tunes it needs
