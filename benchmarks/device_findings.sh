@@ -33,7 +33,7 @@ printf '%s\ntokenizer: remi\nresults_dir: results-curves-remi\ncompare_with: [re
   > /tmp/run4.yaml
 pack() {  # the tables, figures and job benchmarks of a results folder, for the findings and the notes
   tar -czf "$OUT/$1.tgz" "$1"/*.tsv "$1"/*.png "$1"/ngram "$1"/ppm "$1"/eval "$1"/train logs/train \
-    logs/evaluate_model $(ls -d data/tokens/*.stats.json data/tokens/*/*.stats.json 2>/dev/null) 2>/dev/null
+    logs/evaluate_model $(find data/tokens -name "*.stats.json") 2>/dev/null
 }
 declare -A FOLDER=([1]=results-equal [2]=results-folds [3]=results-curves [4]=results-curves-remi)
 for run in $RUNS; do

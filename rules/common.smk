@@ -56,11 +56,19 @@ def _caps():
 MAIN_CAP, SWEEP_CAPS = _caps()
 
 
+def split_folder():
+    """The token streams' sub-folder of a split other than one fold without a dev set (split.folds, the dev
+    fraction): "folds5.dev0.1", "folds5", "dev0.1"; "" for the default split."""
+    parts = ([f"folds{FOLDS}"] if FOLDS > 1 else []) + ([f"dev{DEV_FRACTION:g}"] if DEV else [])
+    return ".".join(parts)
+
+
 def token_folder(cap=MAIN_CAP):
-    """data/tokens/ for event tokens of whole corpora; data/tokens/<tokenizer>/ for another tokenizer and
-    .../cap<N>/ under a corpus.train_tokens cap, so runs side by side keep their own token streams."""
-    parts = ["data", "tokens"] + ([TOKENIZER] if TOKENIZER != "event" else [])
-    return os.path.join(*parts, *([f"cap{cap}"] if cap is not None else []))
+    """data/tokens/ for event tokens of whole corpora with the default split; data/tokens/<tokenizer>/ for another
+    tokenizer, .../<split_folder()>/ for another split and .../cap<N>/ under a corpus.train_tokens cap, so runs side
+    by side keep their own token streams."""
+    parts = ["data", "tokens"] + ([TOKENIZER] if TOKENIZER != "event" else []) + [split_folder()]
+    return os.path.join(*[p for p in parts if p], *([f"cap{cap}"] if cap is not None else []))
 
 
 def T(path):

@@ -250,7 +250,8 @@ def test_two_folds_with_best_dev_score_every_piece_once_and_choose_without_the_t
     snakemake(tmp_path, "--cores", "2", config=cfg)
     results = tmp_path / "results"
     for genre in cfg["genres"]:
-        pieces = {fold: list(csv.DictReader(open(tmp_path / f"data/tokens/{genre}{fold}.pieces.tsv"), delimiter="\t"))
+        tokens = tmp_path / "data/tokens/folds2.dev0.2"  # this split's own token folder
+        pieces = {fold: list(csv.DictReader(open(tokens / f"{genre}{fold}.pieces.tsv"), delimiter="\t"))
                   for fold in ("", ".fold2")}
         held = [{r["piece_id"] for r in rows if r["split"] == "val"} for rows in pieces.values()]
         assert held[0] and held[1] and not held[0] & held[1]  # the folds partition the pieces
