@@ -20,9 +20,9 @@ rule evaluate_model:
         genres=GENRES,
         tempos={g: source(g)["tempo"] for g in GENRES},
     log:
-        "logs/evaluate_model/{genre}{fold}{rep}{ckpt}.log",
+        L("evaluate_model/{genre}{fold}{rep}{ckpt}.log"),
     benchmark:
-        "logs/evaluate_model/{genre}{fold}{rep}{ckpt}.benchmark.tsv"
+        L("evaluate_model/{genre}{fold}{rep}{ckpt}.benchmark.tsv")
     threads: 1
     resources:
         mem_mb=1500,
@@ -47,9 +47,9 @@ rule ngram_floor:
         max_tokens=config["metrics"]["ngram_max_tokens"],
         tempo=tempo_of("genre"),
     log:
-        "logs/ngram_floor/{genre}{fold}.log",
+        L("ngram_floor/{genre}{fold}.log"),
     benchmark:
-        "logs/ngram_floor/{genre}{fold}.benchmark.tsv"
+        L("ngram_floor/{genre}{fold}.benchmark.tsv")
     resources:
         mem_mb=1500,
         runtime=10,
@@ -76,9 +76,9 @@ rule ppm_floor:
         max_tokens=config["metrics"]["ngram_max_tokens"],
         tempo=tempo_of("genre"),
     log:
-        "logs/ppm_floor/{genre}{fold}.log",
+        L("ppm_floor/{genre}{fold}.log"),
     benchmark:
-        "logs/ppm_floor/{genre}{fold}.benchmark.tsv"
+        L("ppm_floor/{genre}{fold}.benchmark.tsv")
     resources:
         mem_mb=1500,
         runtime=10,
@@ -99,7 +99,7 @@ rule aggregate_cross_genre:
         genres=GENRES,
         titles=genre_titles(),
     log:
-        "logs/aggregate_cross_genre/all.log",
+        L("aggregate_cross_genre/all.log"),
     resources:
         mem_mb=1000,
         runtime=5,
@@ -120,9 +120,9 @@ rule musical_metrics:
         drums=drums_of("genre"),
         corpus_pieces=config["metrics"]["corpus_pieces"],
     log:
-        "logs/musical_metrics/{genre}{rep}.log",
+        L("musical_metrics/{genre}{rep}.log"),
     benchmark:
-        "logs/musical_metrics/{genre}{rep}.benchmark.tsv"
+        L("musical_metrics/{genre}{rep}.benchmark.tsv")
     resources:
         mem_mb=1500,
         runtime=10,
@@ -142,9 +142,9 @@ rule memorisation:
     params:
         tokenizer=TOKENIZER,
     log:
-        "logs/memorisation/{genre}{rep}.log",
+        L("memorisation/{genre}{rep}.log"),
     benchmark:
-        "logs/memorisation/{genre}{rep}.benchmark.tsv"
+        L("memorisation/{genre}{rep}.benchmark.tsv")
     resources:
         mem_mb=1500,
         runtime=10,
@@ -164,7 +164,7 @@ rule aggregate_metrics:
         genres=GENRES,
         titles=genre_titles(),
     log:
-        "logs/aggregate_metrics/all.log",
+        L("aggregate_metrics/all.log"),
     resources:
         mem_mb=500,
         runtime=5,
@@ -188,9 +188,9 @@ rule score_fidelity:
         genres=GENRES,
         pairs=[f"{m}<-{p}" for m, p in crossprompt_pairs()],
     log:
-        "logs/score_fidelity/{genre}.log",
+        L("score_fidelity/{genre}.log"),
     benchmark:
-        "logs/score_fidelity/{genre}.benchmark.tsv"
+        L("score_fidelity/{genre}.benchmark.tsv")
     threads: 1
     resources:
         mem_mb=1500,
@@ -212,7 +212,7 @@ rule aggregate_fidelity:
         genres=GENRES,
         titles=genre_titles(),
     log:
-        "logs/aggregate_fidelity/all.log",
+        L("aggregate_fidelity/all.log"),
     resources:
         mem_mb=1000,
         runtime=5,
@@ -234,7 +234,7 @@ rule check_generator_rules:
         tokenizer=TOKENIZER,
         generator=lambda wc: source(wc.genre)["generator"],
     log:
-        "logs/check_generator_rules/{genre}.log",
+        L("check_generator_rules/{genre}.log"),
     resources:
         mem_mb=1000,
         runtime=10,
@@ -255,7 +255,7 @@ rule aggregate_generator_rules:
         titles=genre_titles(),
         tokenizer=TOKENIZER,
     log:
-        "logs/aggregate_generator_rules/all.log",
+        L("aggregate_generator_rules/all.log"),
     resources:
         mem_mb=500,
         runtime=5,
@@ -276,9 +276,9 @@ rule measure_window:
         tokenizer=TOKENIZER,
         max_len=config["model"]["max_len"],
     log:
-        "logs/measure_window/{genre}.log",
+        L("measure_window/{genre}.log"),
     benchmark:
-        "logs/measure_window/{genre}.benchmark.tsv"
+        L("measure_window/{genre}.benchmark.tsv")
     resources:
         mem_mb=1000,
         runtime=5,
@@ -294,7 +294,7 @@ rule aggregate_window:
     output:
         table=R("window.tsv"),
     log:
-        "logs/aggregate_window/all.log",
+        L("aggregate_window/all.log"),
     resources:
         mem_mb=500,
         runtime=5,
@@ -318,9 +318,9 @@ rule measure_structure:
         sample_seconds=lambda wc: section("sample", wc.genre)["seconds"],
         tempo=tempo_of("genre"),
     log:
-        "logs/measure_structure/{genre}{rep}.log",
+        L("measure_structure/{genre}{rep}.log"),
     benchmark:
-        "logs/measure_structure/{genre}{rep}.benchmark.tsv"
+        L("measure_structure/{genre}{rep}.benchmark.tsv")
     resources:
         mem_mb=1000,
         runtime=5,
@@ -343,7 +343,7 @@ rule aggregate_structure:
         tables={g: each_model(R("structure/{genre}{rep}.tsv"), [g]) for g in GENRES},
         tokenizer=TOKENIZER,
     log:
-        "logs/aggregate_structure/all.log",
+        L("aggregate_structure/all.log"),
     resources:
         mem_mb=1000,
         runtime=5,
@@ -380,7 +380,7 @@ rule summarise_run:
         batches={g: each_model(R("samples_batch/{genre}{rep}.tsv"), [g]) for g in GENRES},
         memorised_share=config["metrics"]["memorised_share"],
     log:
-        "logs/summarise_run/all.log",
+        L("summarise_run/all.log"),
     resources:
         mem_mb=1000,
         runtime=5,
@@ -408,7 +408,7 @@ rule compare_checkpoints:
         },
         histories={g: each_fold_model(R("train/{genre}{fold}{rep}.tsv"), [g]) for g in GENRES},
     log:
-        "logs/compare_checkpoints/all.log",
+        L("compare_checkpoints/all.log"),
     resources:
         mem_mb=1000,
         runtime=5,

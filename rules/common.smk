@@ -44,6 +44,15 @@ def R(path):
     return f"{RESULTS}/{path}"
 
 
+def L(path):
+    """``path`` inside the logs of the jobs that write to the results folder: logs/ for the default results/,
+    logs/<results_dir>/ for another (its path as one folder name), so runs side by side keep their own logs and job benchmarks (the jobs that
+    make data/, shared by such runs, log to logs/)."""
+    if RESULTS == "results":
+        return f"logs/{path}"
+    return f"logs/{re.sub(r'[^A-Za-z0-9.-]+', '_', RESULTS).strip('._')}/{path}"  # runs/equal -> runs_equal
+
+
 def _caps():
     """corpus.train_tokens as (the run's own cap, the other caps of a learning-curve sweep): the whole corpus (None)
     when it is in the list, else the largest cap, is the run's; the others, ascending, are the sweep's."""

@@ -23,9 +23,9 @@ rule sample_crossprompt:
         tempo=tempo_of("model"),
         drums=drums_of("model"),
     log:
-        "logs/sample_crossprompt/{model}__from__{prompt}.log",
+        L("sample_crossprompt/{model}__from__{prompt}.log"),
     benchmark:
-        "logs/sample_crossprompt/{model}__from__{prompt}.benchmark.tsv"
+        L("sample_crossprompt/{model}__from__{prompt}.benchmark.tsv")
     threads: 1
     resources:
         mem_mb=1500,
@@ -53,9 +53,9 @@ rule measure_crossprompt:
         drums=drums_by_genre("model", "prompt"),
         corpus_pieces=config["metrics"]["corpus_pieces"],
     log:
-        "logs/measure_crossprompt/{model}__from__{prompt}.log",
+        L("measure_crossprompt/{model}__from__{prompt}.log"),
     benchmark:
-        "logs/measure_crossprompt/{model}__from__{prompt}.benchmark.tsv"
+        L("measure_crossprompt/{model}__from__{prompt}.benchmark.tsv")
     threads: 1
     resources:
         mem_mb=1500,
@@ -76,7 +76,7 @@ rule aggregate_crossprompt:
         pairs=crossprompt_pairs(),
         titles=genre_titles(),
     log:
-        "logs/aggregate_crossprompt/all.log",
+        L("aggregate_crossprompt/all.log"),
     resources:
         mem_mb=500,
         runtime=5,
@@ -122,9 +122,9 @@ use rule train as train_conditional with:
         extra_tokens=genre_tokens(GENRES),
         card={"genre": "conditional", "title": "One conditional model of every genre"},
     log:
-        "logs/train/conditional.log",
+        L("train/conditional.log"),
     benchmark:
-        "logs/train/conditional.benchmark.tsv"
+        L("train/conditional.benchmark.tsv")
     resources:
         mem_mb=2000,
         runtime=60 * len(GENRES),
@@ -143,9 +143,9 @@ use rule sample as sample_conditional with:
         extra_tokens=genre_tokens(GENRES),
         prompt=lambda wc: ["BOS", genre_token(wc.genre)],
     log:
-        "logs/sample_conditional/{genre}.log",
+        L("sample_conditional/{genre}.log"),
     benchmark:
-        "logs/sample_conditional/{genre}.benchmark.tsv"
+        L("sample_conditional/{genre}.benchmark.tsv")
 
 
 rule evaluate_conditional:
@@ -163,9 +163,9 @@ rule evaluate_conditional:
         genres=GENRES,
         titles=genre_titles(),
     log:
-        "logs/evaluate_conditional/all.log",
+        L("evaluate_conditional/all.log"),
     benchmark:
-        "logs/evaluate_conditional/all.benchmark.tsv"
+        L("evaluate_conditional/all.benchmark.tsv")
     threads: 1
     resources:
         mem_mb=1500,
@@ -187,7 +187,7 @@ rule compare_runs:
     params:
         labels=compared_runs() + [RESULTS],
     log:
-        "logs/compare_runs/all.log",
+        L("compare_runs/all.log"),
     resources:
         mem_mb=500,
         runtime=5,
@@ -240,9 +240,9 @@ use rule train as train_at_cap with:
         state=lambda wc: R(f"cap{wc.cap}/train_state/{wc.genre}{wc.fold}{wc.rep}.pt"),
         card=lambda wc: model_card_facts(wc.genre),
     log:
-        "logs/train_at_cap/{genre}{fold}{rep}.cap{cap}.log",
+        L("train_at_cap/{genre}{fold}{rep}.cap{cap}.log"),
     benchmark:
-        "logs/train_at_cap/{genre}{fold}{rep}.cap{cap}.benchmark.tsv"
+        L("train_at_cap/{genre}{fold}{rep}.cap{cap}.benchmark.tsv")
 
 
 use rule evaluate_model as evaluate_at_cap with:
@@ -258,9 +258,9 @@ use rule evaluate_model as evaluate_at_cap with:
         genres=lambda wc: [wc.genre],
         tempos={g: source(g)["tempo"] for g in GENRES},
     log:
-        "logs/evaluate_at_cap/{genre}{fold}{rep}{ckpt}.cap{cap}.log",
+        L("evaluate_at_cap/{genre}{fold}{rep}{ckpt}.cap{cap}.log"),
     benchmark:
-        "logs/evaluate_at_cap/{genre}{fold}{rep}{ckpt}.cap{cap}.benchmark.tsv"
+        L("evaluate_at_cap/{genre}{fold}{rep}{ckpt}.cap{cap}.benchmark.tsv")
 
 
 use rule ngram_floor as ngram_floor_at_cap with:
@@ -272,9 +272,9 @@ use rule ngram_floor as ngram_floor_at_cap with:
         table=R_at_cap("ngram/{genre}{fold}.tsv"),
         pieces=R_at_cap("ngram/{genre}{fold}.pieces.tsv"),
     log:
-        "logs/ngram_floor_at_cap/{genre}{fold}.cap{cap}.log",
+        L("ngram_floor_at_cap/{genre}{fold}.cap{cap}.log"),
     benchmark:
-        "logs/ngram_floor_at_cap/{genre}{fold}.cap{cap}.benchmark.tsv"
+        L("ngram_floor_at_cap/{genre}{fold}.cap{cap}.benchmark.tsv")
 
 
 use rule ppm_floor as ppm_floor_at_cap with:
@@ -286,9 +286,9 @@ use rule ppm_floor as ppm_floor_at_cap with:
         table=R_at_cap("ppm/{genre}{fold}.tsv"),
         pieces=R_at_cap("ppm/{genre}{fold}.pieces.tsv"),
     log:
-        "logs/ppm_floor_at_cap/{genre}{fold}.cap{cap}.log",
+        L("ppm_floor_at_cap/{genre}{fold}.cap{cap}.log"),
     benchmark:
-        "logs/ppm_floor_at_cap/{genre}{fold}.cap{cap}.benchmark.tsv"
+        L("ppm_floor_at_cap/{genre}{fold}.cap{cap}.benchmark.tsv")
 
 
 rule learning_curves:
@@ -305,7 +305,7 @@ rule learning_curves:
         points={genre: curve_points(genre) for genre in GENRES},
         min_gain=config["metrics"]["data_limited_gain"],
     log:
-        "logs/learning_curves/all.log",
+        L("learning_curves/all.log"),
     resources:
         mem_mb=1000,
         runtime=10,

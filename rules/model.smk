@@ -25,9 +25,9 @@ rule train:
         state=lambda wc: R(f"train_state/{wc.genre}{wc.fold}{wc.rep}.pt"),
         card=lambda wc: model_card_facts(wc.genre),
     log:
-        "logs/train/{genre}{fold}{rep}.log",
+        L("train/{genre}{fold}{rep}.log"),
     benchmark:
-        "logs/train/{genre}{fold}{rep}.benchmark.tsv"
+        L("train/{genre}{fold}{rep}.benchmark.tsv")
     # Two 1-thread jobs at once train 1.1x faster in total than one 2-thread job (benchmarks/run.py). Trainings go
     # before the quick analysis jobs, which then fill the cores while the last model trains.
     threads: 1

@@ -20,7 +20,7 @@ rule render_pianoroll:
         drums=drums_of("genre"),
         seconds=lambda wc: section("sample", wc.genre)["seconds"],
     log:
-        "logs/render_pianoroll/{genre}.log",
+        L("render_pianoroll/{genre}.log"),
     resources:
         mem_mb=500,
         runtime=5,
@@ -45,7 +45,7 @@ rule render_crossprompt_pianoroll:
         drums=drums_of("model"),
         seconds=None,
     log:
-        "logs/render_crossprompt_pianoroll/{model}__from__{prompt}.log",
+        L("render_crossprompt_pianoroll/{model}__from__{prompt}.log"),
     resources:
         mem_mb=500,
         runtime=5,
@@ -66,7 +66,7 @@ use rule render_pianoroll as render_conditional_pianoroll with:
         drums=drums_of("genre"),
         seconds=lambda wc: section("sample", wc.genre)["seconds"],
     log:
-        "logs/render_conditional_pianoroll/{genre}.log",
+        L("render_conditional_pianoroll/{genre}.log"),
 
 
 rule render_comparison:
@@ -80,7 +80,7 @@ rule render_comparison:
         drums=drums_by_genre(),
         seconds=config["sample"]["seconds"],
     log:
-        "logs/render_comparison/all.log",
+        L("render_comparison/all.log"),
     resources:
         mem_mb=1000,
         runtime=5,
@@ -96,7 +96,7 @@ rule render_heldout_parts:
     output:
         figure=R("heldout.png"),
     log:
-        "logs/render_heldout_parts/all.log",
+        L("render_heldout_parts/all.log"),
     resources:
         mem_mb=500,
         runtime=5,
@@ -120,7 +120,7 @@ rule render_genre_training_curves:
     params:
         title=lambda wc: f"{title(wc.genre)}: training",
     log:
-        "logs/render_genre_training_curves/{genre}.log",
+        L("render_genre_training_curves/{genre}.log"),
     resources:
         mem_mb=500,
         runtime=5,
@@ -144,7 +144,7 @@ rule render_all_training_curves:
     params:
         titles=genre_titles(),
     log:
-        "logs/render_all_training_curves/all.log",
+        L("render_all_training_curves/all.log"),
     resources:
         mem_mb=500,
         runtime=5,
@@ -168,9 +168,9 @@ rule render_sample_audio:
     params:
         audio=audio_settings(),
     log:
-        "logs/render_sample_audio/{genre}.log",
+        L("render_sample_audio/{genre}.log"),
     benchmark:
-        "logs/render_sample_audio/{genre}.benchmark.tsv"
+        L("render_sample_audio/{genre}.benchmark.tsv")
     threads: 1
     resources:
         mem_mb=1000,
@@ -194,9 +194,9 @@ rule render_training_piece_audio:
         seconds=lambda wc: section("sample", wc.genre)["seconds"],
         drums=drums_of("genre"),
     log:
-        "logs/render_training_piece_audio/{genre}.log",
+        L("render_training_piece_audio/{genre}.log"),
     benchmark:
-        "logs/render_training_piece_audio/{genre}.benchmark.tsv"
+        L("render_training_piece_audio/{genre}.benchmark.tsv")
     threads: 1
     resources:
         mem_mb=1000,
@@ -218,7 +218,7 @@ rule export_web_model:
         tempo=tempo_of("genre"),
         drums=drums_of("genre"),
     log:
-        "logs/export_web_model/{genre}.log",
+        L("export_web_model/{genre}.log"),
     resources:
         mem_mb=1000,
         runtime=5,
@@ -249,7 +249,7 @@ rule build_gallery:
         captions=[caption for _, caption in findings_figures()],
         sample_settings=sample_sections(),
     log:
-        "logs/build_gallery/all.log",
+        L("build_gallery/all.log"),
     resources:
         mem_mb=300,
         runtime=5,

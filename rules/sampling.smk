@@ -13,9 +13,9 @@ rule sample:
         tempo=tempo_of("genre"),
         drums=drums_of("genre"),
     log:
-        "logs/sample/{genre}.log",
+        L("sample/{genre}.log"),
     benchmark:
-        "logs/sample/{genre}.benchmark.tsv"
+        L("sample/{genre}.benchmark.tsv")
     threads: 1
     resources:
         mem_mb=1000,
@@ -38,9 +38,9 @@ rule sample_batch:
         tempo=tempo_of("genre"),
         n_samples=config["metrics"]["samples"],
     log:
-        "logs/sample_batch/{genre}{rep}.log",
+        L("sample_batch/{genre}{rep}.log"),
     benchmark:
-        "logs/sample_batch/{genre}{rep}.benchmark.tsv"
+        L("sample_batch/{genre}{rep}.benchmark.tsv")
     threads: 1
     resources:
         mem_mb=1000,

@@ -353,3 +353,15 @@ def test_dry_run_of_the_full_default_experiment_plans_every_stage(tmp_path):
     assert len(jobs["extract_corpus"]) == 7 and len(jobs["synthesize"]) == 5
     for rule in ("tokenize", "train", "sample", "render_pianoroll"):
         assert len(jobs[rule]) == 12
+
+
+def test_a_run_beside_the_default_keeps_its_own_token_folder_and_logs(tmp_path):
+    """A run with folds, a dev set and its own results_dir plans its streams in the split's token folder and its
+    jobs' logs under logs/<results_dir>/, so it overwrites neither the default run's streams nor its logs."""
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    cfg.update(split={"folds": 5, "dev_fraction": 0.1}, train={"select": "best_dev"}, results_dir="runs/folds")
+    out = snakemake(tmp_path, "-n", "-p", config=cfg).stdout
+    planned = set(re.findall(r"(?:data/tokens|logs)/[\w./-]+", out))
+    assert "data/tokens/folds5.dev0.1/bach.fold3.npy" in planned and "data/tokens/bach.npy" not in planned
+    assert "logs/runs_folds/train/bach.fold3.log" in planned and "logs/train/bach.fold3.log" not in planned
+    assert "logs/tokenize/bach.log" in planned and "logs/extract_corpus/bach.log" in planned  # data/ is shared
