@@ -32,8 +32,8 @@ printf '%s\nresults_dir: results-curves\n' "$SWEEP" > /tmp/run3.yaml
 printf '%s\ntokenizer: remi\nresults_dir: results-curves-remi\ncompare_with: [results-curves]\n' "$SWEEP" \
   > /tmp/run4.yaml
 pack() {  # the tables, figures and job benchmarks of a results folder, for the findings and the notes
-  tar -czf "$OUT/$1.tgz" "$1"/*.tsv "$1"/*.png "$1"/ngram "$1"/ppm "$1"/eval "$1"/train logs/train \
-    logs/evaluate_model $(find data/tokens -name "*.stats.json") 2>/dev/null
+  tar -czf "$OUT/$1.tgz" "$1"/*.tsv "$1"/*.png "$1"/ngram "$1"/ppm "$1"/eval "$1"/train "logs/$1" \
+    $(find data/tokens -name "*.stats.json") 2>/dev/null  # logs/<results_dir>/: that run's job logs and benchmarks
 }
 declare -A FOLDER=([1]=results-equal [2]=results-folds [3]=results-curves [4]=results-curves-remi)
 for run in $RUNS; do
